@@ -1,0 +1,330 @@
+"""Desk definitions (.gitdesk/config.yaml) and policy (.gitdesk/policy.yaml).
+
+Both are loaded from a tree, validated against their JSON Schema, then checked
+for consistency (a transition to an unknown state, a matrix with a missing
+cell). Problems name the file, line and key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from gitdesk import schema, yamlio
+from gitdesk.errors import InvalidFile
+
+CONFIG_PATH = ".gitdesk/config.yaml"
+POLICY_PATH = ".gitdesk/policy.yaml"
+CATEGORIES = ("open", "resolved", "closed")
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    category: str
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    initial: str
+    states: dict[str, State]
+    transitions: dict[str, tuple[str, ...]]
+    shortcuts: dict[str, str]
+
+    def allowed(self, status: str) -> tuple[str, ...]:
+        return self.transitions.get(status, ())
+
+    def category(self, status: str) -> str | None:
+        state = self.states.get(status)
+        return state.category if state else None
+
+
+@dataclass(frozen=True)
+class WorkflowChoice:
+    """A type whose workflow depends on a field (a change's change_type)."""
+
+    field: str
+    default: str | None
+    map: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TicketType:
+    name: str
+    prefix: str
+    title: str
+    workflow: str | WorkflowChoice
+    categories: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Priority:
+    name: str
+    target: timedelta | None
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    types: dict[str, TicketType]
+    workflows: dict[str, Workflow]
+    priorities: dict[str, Priority]
+    default_priority: str | None
+    impacts: tuple[str, ...]
+    urgencies: tuple[str, ...]
+    matrix: dict[str, dict[str, str]]
+    severities: tuple[str, ...]
+    resolution_codes: tuple[str, ...]
+    pending_reasons: tuple[str, ...]
+    link_types: dict[str, str]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def type_for_prefix(self, prefix: str) -> TicketType | None:
+        for ticket_type in self.types.values():
+            if ticket_type.prefix == prefix:
+                return ticket_type
+        return None
+
+    def workflow_for(self, type_name: str, data: dict[str, Any] | Any) -> Workflow:
+        choice = self.types[type_name].workflow
+        if isinstance(choice, str):
+            return self.workflows[choice]
+        key = data.get(choice.field) if hasattr(data, "get") else None
+        key = key if key is not None else choice.default
+        name = choice.map.get(str(key)) if key is not None else None
+        if name is None:
+            valid = ", ".join(choice.map)
+            raise InvalidFile(CONFIG_PATH, [
+                f"types.{type_name}.workflow: no workflow for {choice.field}={key!r} "
+                f"(known: {valid})"])
+        return self.workflows[name]
+
+    def derive_priority(self, impact: str | None, urgency: str | None) -> str | None:
+        if impact is None or urgency is None:
+            return self.default_priority
+        return self.matrix.get(impact, {}).get(urgency, self.default_priority)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str | None
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    members: tuple[str, ...]
+    manager: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    people: dict[str, Person]
+    groups: dict[str, Group]
+    admins: tuple[str, ...]
+    rules: tuple[dict[str, Any], ...]
+
+    def person_by_email(self, email: str) -> Person | None:
+        for person in self.people.values():
+            if person.email and person.email.lower() == email.lower():
+                return person
+        return None
+
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(m|min|h|d|w)$")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 8h, 2d, 1w)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _problems(path: str, root: Any, errors: list[tuple[tuple[str | int, ...], str]]) -> list[str]:
+    out = []
+    for key_path, message in errors:
+        line = locate(root, key_path)
+        where = f"line {line}: " if line else ""
+        dotted = ".".join(str(k) for k in key_path) or "(top level)"
+        out.append(f"{where}{dotted}: {message}")
+    return out
+
+
+def locate(root: Any, key_path: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest key of key_path that the file has."""
+    node, line = root, None
+    for key in key_path:
+        found = yamlio.line_of(node, key)
+        if found is None:
+            break
+        line = found
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _validate(path: str, name: str, root: Any) -> None:
+    errors = [(e.path, e.message) for e in schema.validate(name, root)]
+    if errors:
+        raise InvalidFile(path, _problems(path, root, errors))
+
+
+def parse_config(data: bytes, path: str = CONFIG_PATH) -> DeskConfig:
+    root = yamlio.load(data, path)
+    _validate(path, "config", root)
+    raw = yamlio.plain(root)
+    errors = _consistency(raw)
+    if errors:
+        raise InvalidFile(path, _problems(path, root, errors))
+    return _build_config(raw)
+
+
+def _build_config(raw: dict[str, Any]) -> DeskConfig:
+    workflows = {}
+    for name, wf in raw["workflows"].items():
+        states = {s: State(s, spec["category"], tuple(spec.get("requires", [])))
+                  for s, spec in wf["states"].items()}
+        workflows[name] = Workflow(
+            name=name, initial=wf["initial"], states=states,
+            transitions={k: tuple(v) for k, v in wf["transitions"].items()},
+            shortcuts=dict(wf.get("shortcuts", {})))
+    types = {}
+    for name, spec in raw["types"].items():
+        wf_spec = spec["workflow"]
+        choice: str | WorkflowChoice = wf_spec if isinstance(wf_spec, str) else WorkflowChoice(
+            field=wf_spec["field"], default=wf_spec.get("default"), map=dict(wf_spec["map"]))
+        types[name] = TicketType(
+            name=name, prefix=spec["prefix"], title=spec.get("title", name.title()),
+            workflow=choice,
+            categories={k: tuple(v) for k, v in (spec.get("categories") or {}).items()})
+    priorities = {name: Priority(name, parse_duration(p["target"]) if p.get("target") else None)
+                  for name, p in raw["priorities"].items()}
+    return DeskConfig(
+        types=types, workflows=workflows, priorities=priorities,
+        default_priority=raw.get("default_priority"),
+        impacts=tuple(raw.get("impacts", [])), urgencies=tuple(raw.get("urgencies", [])),
+        matrix={k: dict(v) for k, v in (raw.get("priority_matrix") or {}).items()},
+        severities=tuple(raw.get("severities", [])),
+        resolution_codes=tuple(raw.get("resolution_codes", [])),
+        pending_reasons=tuple(raw.get("pending_reasons", [])),
+        link_types=dict(raw.get("link_types", {})), raw=raw)
+
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _consistency(raw: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    for name, wf in raw["workflows"].items():
+        errors += _workflow_problems(name, wf)
+    errors += _type_problems(raw)
+    errors += _priority_problems(raw)
+    links = raw.get("link_types", {})
+    for rel, inverse in links.items():
+        if links.get(inverse) != rel:
+            errors.append((("link_types", rel),
+                           f"inverse {inverse!r} must be declared with inverse {rel!r}"))
+    return errors
+
+
+def _workflow_problems(name: str, wf: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    states = wf["states"]
+    base: tuple[str | int, ...] = ("workflows", name)
+    if wf["initial"] not in states:
+        errors.append(((*base, "initial"), f"unknown state {wf['initial']!r}"))
+    for source, targets in wf["transitions"].items():
+        if source not in states:
+            errors.append(((*base, "transitions", source), f"unknown state {source!r}"))
+        for target in targets:
+            if target not in states:
+                errors.append(((*base, "transitions", source),
+                               f"unknown state {target!r} (states: {', '.join(states)})"))
+    for shortcut, target in wf.get("shortcuts", {}).items():
+        if target not in states:
+            errors.append(((*base, "shortcuts", shortcut), f"unknown state {target!r}"))
+    return errors
+
+
+def _type_problems(raw: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    prefixes: dict[str, str] = {}
+    for name, spec in raw["types"].items():
+        if spec["prefix"] in prefixes:
+            errors.append((("types", name, "prefix"),
+                           f"prefix {spec['prefix']!r} is also used by {prefixes[spec['prefix']]}"))
+        prefixes[spec["prefix"]] = name
+        wf = spec["workflow"]
+        names = [wf] if isinstance(wf, str) else list(wf["map"].values())
+        for wf_name in names:
+            if wf_name not in raw["workflows"]:
+                errors.append((("types", name, "workflow"), f"unknown workflow {wf_name!r}"))
+        if isinstance(wf, dict) and wf.get("default") is not None \
+                and wf["default"] not in wf["map"]:
+            errors.append((("types", name, "workflow", "default"),
+                           f"{wf['default']!r} is not a key of map"))
+    return errors
+
+
+def _priority_problems(raw: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    priorities = raw["priorities"]
+    default = raw.get("default_priority")
+    if default is not None and default not in priorities:
+        errors.append((("default_priority",), f"unknown priority {default!r}"))
+    matrix = raw.get("priority_matrix") or {}
+    for impact in raw.get("impacts", []):
+        row = matrix.get(impact)
+        if row is None:
+            errors.append((("priority_matrix",), f"missing row for impact {impact!r}"))
+            continue
+        for urgency in raw.get("urgencies", []):
+            if urgency not in row:
+                errors.append((("priority_matrix", impact),
+                               f"missing cell for urgency {urgency!r}"))
+    for impact, row in matrix.items():
+        if impact not in raw.get("impacts", []):
+            errors.append((("priority_matrix", impact), f"unknown impact {impact!r}"))
+        for urgency, priority in row.items():
+            if urgency not in raw.get("urgencies", []):
+                errors.append((("priority_matrix", impact, urgency),
+                               f"unknown urgency {urgency!r}"))
+            if priority not in priorities:
+                errors.append((("priority_matrix", impact, urgency),
+                               f"unknown priority {priority!r}"))
+    return errors
+
+
+def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
+    root = yamlio.load(data, path)
+    _validate(path, "policy", root)
+    raw = yamlio.plain(root)
+    errors: list[Problem] = []
+    people = raw["people"]
+    for gname, group in raw["groups"].items():
+        for i, member in enumerate(group["members"]):
+            if member not in people:
+                errors.append((("groups", gname, "members", i), f"unknown person {member!r}"))
+        if group.get("manager") and group["manager"] not in people:
+            errors.append((("groups", gname, "manager"), f"unknown person {group['manager']!r}"))
+    for i, admin in enumerate(raw["admins"]):
+        if admin not in people:
+            errors.append((("admins", i), f"unknown person {admin!r}"))
+    if errors:
+        raise InvalidFile(path, _problems(path, root, errors))
+    return Policy(
+        people={pid: Person(pid, p["name"], p.get("email"), tuple(p.get("keys", [])))
+                for pid, p in people.items()},
+        groups={g: Group(g, tuple(s["members"]), s.get("manager"))
+                for g, s in raw["groups"].items()},
+        admins=tuple(raw["admins"]), rules=tuple(raw.get("rules", [])))

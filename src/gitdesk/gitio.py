@@ -1,0 +1,382 @@
+"""The thin layer over pygit2 and the git binary.
+
+Everything else in gitdesk goes through these functions; none of them knows
+what a ticket is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from gitdesk.errors import Conflict, GitdeskError, NotFound
+
+ZERO_OID = "0" * 40
+BLOB_MODE = pygit2.enums.FileMode.BLOB
+TREE_MODE = pygit2.enums.FileMode.TREE
+
+
+@dataclass
+class Repo:
+    """An opened repository: pygit2 handle plus the paths gitdesk needs."""
+
+    git: pygit2.Repository
+    git_dir: Path
+    workdir: Path | None
+    _config: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def is_bare(self) -> bool:
+        return self.workdir is None
+
+    @property
+    def state_dir(self) -> Path:
+        """Where gitdesk keeps derived, disposable state (index, outbox)."""
+        return self.git_dir / "gitdesk"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+    time: int
+    offset: int  # minutes east of UTC
+
+    def signature(self) -> pygit2.Signature:
+        return pygit2.Signature(self.name, self.email, self.time, self.offset)
+
+
+def open_repo(path: str | os.PathLike[str] | None) -> Repo:
+    start = os.fspath(path) if path is not None else os.getcwd()
+    try:
+        found = pygit2.discover_repository(start)
+    except pygit2.GitError:
+        found = None
+    if found is None:
+        raise NotFound(
+            f"not a git repository: {start}",
+            hint="run `gitdesk init` to create a desk, or pass --repo PATH",
+        )
+    repo = pygit2.Repository(found)
+    workdir = Path(repo.workdir) if repo.workdir else None
+    return Repo(git=repo, git_dir=Path(repo.path), workdir=workdir)
+
+
+def init_repo(path: Path, *, bare: bool = False, branch: str = "main") -> Repo:
+    run_git(None, ["init", "-q", f"--initial-branch={branch}", *(["--bare"] if bare else []),
+                   os.fspath(path)])
+    return open_repo(path)
+
+
+def run_git(repo: Repo | None, args: list[str], *, input: bytes | None = None,
+            env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
+    """Run the git binary; raise GitdeskError with git's own message on failure."""
+    cmd = ["git"]
+    if repo is not None:
+        cmd += ["--git-dir", os.fspath(repo.git_dir)]
+        if repo.workdir is not None:
+            cmd += ["--work-tree", os.fspath(repo.workdir)]
+    cmd += args
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        proc = subprocess.run(cmd, input=input, capture_output=True, env=full_env, check=False)
+    except FileNotFoundError as exc:
+        raise GitdeskError("the git binary was not found on PATH",
+                           hint="install git (apt-get install git)") from exc
+    if check and proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed"
+        raise GitdeskError(f"git {args[0]}: {msg}")
+    return proc.stdout
+
+
+def config(repo: Repo) -> dict[str, str]:
+    """git's effective configuration (system, global, local, env), read once."""
+    if repo._config is None:
+        out = run_git(repo, ["config", "-z", "--list"], check=False)
+        values: dict[str, str] = {}
+        for item in out.decode("utf-8", "replace").split("\0"):
+            if item:
+                key, _, value = item.partition("\n")
+                values[key.lower()] = value
+        repo._config = values
+    return repo._config
+
+
+def identity(repo: Repo, role: str = "AUTHOR") -> Identity:
+    """Author or committer exactly as git would make it (config, GIT_* variables)."""
+    cmd = ["git", "--git-dir", os.fspath(repo.git_dir), "var", f"GIT_{role}_IDENT"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise GitdeskError(
+            f"git does not know who you are ({role.lower()} identity unknown)",
+            hint='run: git config user.name "Your Name" && git config user.email you@example.org',
+        )
+    return parse_ident(proc.stdout.decode("utf-8", "replace").strip())
+
+
+def parse_ident(line: str) -> Identity:
+    name, _, rest = line.partition(" <")
+    email, _, when = rest.partition("> ")
+    stamp, _, tz = when.partition(" ")
+    sign = -1 if tz.startswith("-") else 1
+    digits = tz.lstrip("+-") or "0000"
+    offset = sign * (int(digits[:-2] or 0) * 60 + int(digits[-2:]))
+    return Identity(name=name, email=email, time=int(stamp), offset=offset)
+
+
+def resolve_ref(repo: Repo, branch: str | None) -> str:
+    """The full ref name of the desk's branch (HEAD's branch unless given)."""
+    if branch:
+        return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+    head = repo.git.references.get("HEAD")
+    if head is not None and head.type == pygit2.enums.ReferenceType.SYMBOLIC:
+        return str(head.target)
+    raise GitdeskError("HEAD is detached; cannot tell which branch holds the desk",
+                       hint="pass --branch NAME")
+
+
+def tip(repo: Repo, ref: str) -> pygit2.Commit | None:
+    reference = repo.git.references.get(ref)
+    if reference is None:
+        return None
+    obj = repo.git.get(reference.resolve().target)
+    if not isinstance(obj, pygit2.Commit):
+        raise GitdeskError(f"{ref} does not point at a commit")
+    return obj
+
+
+def rev_commit(repo: Repo, rev: str) -> pygit2.Commit:
+    try:
+        obj = repo.git.revparse_single(rev)
+        commit = obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise NotFound(f"unknown revision: {rev}") from exc
+    return commit
+
+
+def entry(repo: Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
+    if tree is None:
+        return None
+    try:
+        return tree[path]
+    except KeyError:
+        return None
+
+
+def read_blob(repo: Repo, tree: pygit2.Tree | None, path: str) -> bytes | None:
+    obj = entry(repo, tree, path)
+    if obj is None or not isinstance(obj, pygit2.Blob):
+        return None
+    return bytes(obj.data)
+
+
+def blob_data(repo: Repo, oid: str | pygit2.Oid) -> bytes:
+    obj = repo.git.get(oid)
+    if not isinstance(obj, pygit2.Blob):
+        raise NotFound(f"no blob {oid}")
+    return bytes(obj.data)
+
+
+def list_dir(repo: Repo, tree: pygit2.Tree | None, path: str) -> list[tuple[str, str, bool]]:
+    """Entries (name, oid, is_tree) of the directory at path; empty if missing."""
+    obj = tree if path in ("", ".") else entry(repo, tree, path)
+    if not isinstance(obj, pygit2.Tree):
+        return []
+    return [(e.name or "", str(e.id), e.type_str == "tree") for e in obj]
+
+
+def write_blob(repo: Repo, data: bytes) -> str:
+    return str(repo.git.create_blob(data))
+
+
+def build_tree(repo: Repo, base: pygit2.Tree | None, changes: Mapping[str, str | None]) -> str:
+    """A new tree: base with each path set to a blob oid, or removed when None."""
+    here: dict[str, str | None] = {}
+    below: dict[str, dict[str, str | None]] = {}
+    for path, oid in changes.items():
+        head, sep, rest = path.partition("/")
+        if sep:
+            below.setdefault(head, {})[rest] = oid
+        else:
+            here[head] = oid
+    builder = repo.git.TreeBuilder(base) if base is not None else repo.git.TreeBuilder()
+    for name, oid in here.items():
+        if oid is None:
+            if builder.get(name) is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, pygit2.Oid(hex=oid), BLOB_MODE)
+    for name, sub in below.items():
+        current = builder.get(name)
+        sub_base = repo.git.get(current.id) if current is not None else None
+        if sub_base is not None and not isinstance(sub_base, pygit2.Tree):
+            raise GitdeskError(f"{name} is a file where gitdesk expects a directory")
+        new_oid = build_tree(repo, sub_base, sub)
+        if len(repo.git.get(new_oid)) == 0:
+            if current is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, pygit2.Oid(hex=new_oid), TREE_MODE)
+    return str(builder.write())
+
+
+def create_commit(repo: Repo, *, tree: str, parents: list[str], author: Identity,
+                  committer: Identity, message: str, signature: str | None = None) -> str:
+    """Write a commit object (no ref moves). With signature, the commit is signed."""
+    if signature is None:
+        oid = repo.git.create_commit(None, author.signature(), committer.signature(), message,
+                                     pygit2.Oid(hex=tree), [pygit2.Oid(hex=p) for p in parents])
+        return str(oid)
+    content = commit_content(repo, tree=tree, parents=parents, author=author,
+                             committer=committer, message=message)
+    return str(repo.git.create_commit_with_signature(content, signature))
+
+
+def commit_content(repo: Repo, *, tree: str, parents: list[str], author: Identity,
+                   committer: Identity, message: str) -> str:
+    """The raw commit text that a signature covers."""
+    lines = [f"tree {tree}"] + [f"parent {p}" for p in parents]
+    lines.append(f"author {format_ident(author)}")
+    lines.append(f"committer {format_ident(committer)}")
+    return "\n".join(lines) + "\n\n" + message
+
+
+def format_ident(ident: Identity) -> str:
+    sign = "-" if ident.offset < 0 else "+"
+    hours, minutes = divmod(abs(ident.offset), 60)
+    return f"{ident.name} <{ident.email}> {ident.time} {sign}{hours:02d}{minutes:02d}"
+
+
+def cas_update_ref(repo: Repo, ref: str, new: str, old: str | None, message: str) -> bool:
+    """Move ref to new only if it still points at old (None: must not exist)."""
+    proc = subprocess.run(
+        ["git", "--git-dir", os.fspath(repo.git_dir), "update-ref", "-m", message,
+         ref, new, old or ZERO_OID],
+        capture_output=True, check=False,
+    )
+    if proc.returncode == 0:
+        return True
+    current = repo.git.references.get(ref)
+    moved = (current is None) != (old is None) or (
+        current is not None and str(current.resolve().target) != old)
+    if moved:
+        return False
+    msg = proc.stderr.decode("utf-8", "replace").strip()
+    raise Conflict(f"could not move {ref}: {msg}",
+                   hint="another git process may hold the ref lock; retry in a moment")
+
+
+def head_branch(repo: Repo) -> str | None:
+    """The branch checked out in the working tree, if any."""
+    if repo.is_bare:
+        return None
+    head = repo.git.references.get("HEAD")
+    if head is None or head.type != pygit2.enums.ReferenceType.SYMBOLIC:
+        return None
+    return str(head.target)
+
+
+def hash_file(path: Path) -> str | None:
+    try:
+        return str(pygit2.hashfile(os.fspath(path)))
+    except (OSError, pygit2.GitError):
+        return None
+
+
+def index_oid(repo: Repo, index: pygit2.Index, path: str) -> str | None:
+    try:
+        return str(index[path].id)
+    except KeyError:
+        return None
+
+
+def dirty_paths(repo: Repo, expected: Mapping[str, str | None]) -> list[str]:
+    """Paths whose working tree file or index entry differ from the expected blob."""
+    assert repo.workdir is not None
+    index = repo.git.index
+    index.read(False)
+    dirty = []
+    for path, oid in expected.items():
+        on_disk = hash_file(repo.workdir / path)
+        if on_disk != oid or index_oid(repo, index, path) != oid:
+            dirty.append(path)
+    return dirty
+
+
+def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
+    """Write the touched files and their index entries (only those entries)."""
+    assert repo.workdir is not None
+    index = repo.git.index
+    index.read(False)
+    for path, data in files.items():
+        target = repo.workdir / path
+        if data is None:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            with contextlib.suppress(KeyError, OSError):
+                index.remove(path)
+            continue
+        atomic_write(target, data)
+        index.add(path)
+    index.write()
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def write_lock(repo: Repo, timeout: float = 30.0) -> Iterator[None]:
+    """Serialise gitdesk writers on one clone. The kernel drops it if we die."""
+    path = repo.git_dir / "gitdesk.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise Conflict(f"another gitdesk command holds {path}",
+                                   hint="wait for it to finish and retry") from exc
+                time.sleep(0.02)
+        clear_stale_ref_locks(repo)
+        yield
+    finally:
+        os.close(fd)
+
+
+def clear_stale_ref_locks(repo: Repo, age: float = 10.0) -> None:
+    """Remove ref lock files left by a killed writer (older than `age` seconds).
+
+    Only called while holding the gitdesk lock; a lock file that old is not
+    held by a live git process (git holds ref locks for milliseconds).
+    """
+    heads = repo.git_dir / "refs" / "heads"
+    now = time.time()
+    for lock in heads.rglob("*.lock") if heads.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            if now - lock.stat().st_mtime > age:
+                lock.unlink()

@@ -1,0 +1,285 @@
+"""Read a desk at a revision; write one action as one commit.
+
+The write path: lock, read the branch tip, apply the action, verify, build
+blobs and trees in memory, commit, move the branch by compare-and-swap, then
+update the touched files in the working tree and index. A lost race is
+retried from the top.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cached_property
+from typing import Any
+
+import pygit2
+
+from gitdesk import gitio, ids, yamlio
+from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig, Policy, parse_config, parse_policy
+from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleViolation
+from gitdesk.model import Ticket, ticket_path
+from gitdesk.verify import Violation, check_change
+
+MAX_ATTEMPTS = 8
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ident_time(ident: gitio.Identity) -> datetime:
+    tz = timezone(timedelta(minutes=ident.offset))
+    return datetime.fromtimestamp(ident.time, tz)
+
+
+class Snapshot:
+    """The desk as it is in one commit (or empty, before the first one)."""
+
+    def __init__(self, repo: gitio.Repo, commit: pygit2.Commit | None) -> None:
+        self.repo = repo
+        self.commit = commit
+        self.tree: pygit2.Tree | None = commit.tree if commit is not None else None
+
+    @property
+    def oid(self) -> str | None:
+        return str(self.commit.id) if self.commit is not None else None
+
+    def read(self, path: str) -> bytes | None:
+        return gitio.read_blob(self.repo, self.tree, path)
+
+    def blob_oid(self, path: str) -> str | None:
+        obj = gitio.entry(self.repo, self.tree, path)
+        return str(obj.id) if obj is not None else None
+
+    @cached_property
+    def config(self) -> DeskConfig:
+        data = self.read(CONFIG_PATH)
+        if data is None:
+            raise NotFound(f"no {CONFIG_PATH} here: this is not a gitdesk desk",
+                           hint="run `gitdesk init` first, or pass --repo/--branch")
+        return _cached(self.repo, self.blob_oid(CONFIG_PATH), data, parse_config)
+
+    @cached_property
+    def policy(self) -> Policy:
+        data = self.read(POLICY_PATH)
+        if data is None:
+            raise NotFound(f"no {POLICY_PATH} in this desk")
+        return _cached(self.repo, self.blob_oid(POLICY_PATH), data, parse_policy)
+
+    def resolve(self, query: str) -> str:
+        """A full ticket ID from an ID or unique prefix."""
+        try:
+            prefix, rest = ids.parse_query(query)
+        except ValueError as exc:
+            raise NotFound(str(exc)) from exc
+        if prefix is not None and self.config.type_for_prefix(prefix) is None:
+            known = ", ".join(f"{t.prefix} ({t.name})" for t in self.config.types.values())
+            raise NotFound(f"no ticket type has the prefix {prefix}-", hint=f"prefixes: {known}")
+        types = [t for t in self.config.types.values() if prefix in (None, t.prefix)]
+        found = []
+        for ticket_type in types:
+            directory = f"tickets/{ticket_type.name}/{rest[:2]}"
+            for name, _oid, is_tree in gitio.list_dir(self.repo, self.tree, directory):
+                stem = name.removesuffix(".yaml")
+                if not is_tree and name.endswith(".yaml") and \
+                        stem.partition("-")[2].startswith(rest):
+                    found.append(stem)
+        if not found:
+            raise NotFound(f"no ticket {query}")
+        if len(found) > 1:
+            raise NotFound(f"{query} is ambiguous; it matches: {', '.join(sorted(found))}",
+                           hint="give more characters of the ID")
+        return found[0]
+
+    def path_of(self, ticket_id: str) -> str:
+        prefix = ticket_id.partition("-")[0]
+        ticket_type = self.config.type_for_prefix(prefix)
+        if ticket_type is None:
+            raise NotFound(f"no ticket type has the prefix {prefix}-")
+        return ticket_path(ticket_type.name, ticket_id)
+
+    def ticket(self, query: str) -> Ticket:
+        path = self.path_of(self.resolve(query))
+        return self.load(path)
+
+    def load(self, path: str) -> Ticket:
+        data = self.read(path)
+        if data is None:
+            raise NotFound(f"no file {path}")
+        root = yamlio.load(data, path)
+        if not isinstance(root, dict):
+            raise InvalidFile(path, ["a ticket file must be a YAML mapping"])
+        problems = _file_problems(self.config, path, root)
+        if problems:
+            raise InvalidFile(path, problems,
+                              hint="fix the file by hand (see `gitdesk doctor`); "
+                                   "nothing was changed")
+        return Ticket(root, path)
+
+    def ticket_paths(self) -> Iterator[tuple[str, str]]:
+        """(path, blob oid) of every ticket file, in path order."""
+        for type_name, _o, is_tree in gitio.list_dir(self.repo, self.tree, "tickets"):
+            if not is_tree:
+                continue
+            for shard, _o2, is_shard in gitio.list_dir(self.repo, self.tree,
+                                                       f"tickets/{type_name}"):
+                if not is_shard:
+                    continue
+                directory = f"tickets/{type_name}/{shard}"
+                for name, oid, is_dir in gitio.list_dir(self.repo, self.tree, directory):
+                    if not is_dir and name.endswith(".yaml"):
+                        yield f"{directory}/{name}", oid
+
+
+def _file_problems(config: DeskConfig, path: str, root: Any) -> list[str]:
+    from gitdesk.verify import check_file
+
+    return [f"line {v.line}: {v.message}" if v.line else v.message
+            for v in check_file(config, path, root)]
+
+
+def _cached(repo: gitio.Repo, oid: str | None, data: bytes, parse: Callable[[bytes], Any]) -> Any:
+    # Parsed and validated config keyed by blob id: valid content stays valid.
+    return parse(data) if oid is None else _parse_memo.get(oid) or _memo(oid, parse(data))
+
+
+_parse_memo: dict[str, Any] = {}
+
+
+def _memo(oid: str, value: Any) -> Any:
+    _parse_memo[oid] = value
+    return value
+
+
+@dataclass
+class Change:
+    """What an action produces: files to write and the commit message."""
+
+    subject: str
+    action: str
+    tickets: list[str] = field(default_factory=list)
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    sign: bool = False
+
+    def put(self, ticket: Ticket) -> None:
+        self.files[ticket.path] = ticket.dump()
+        if ticket.id not in self.tickets:
+            self.tickets.append(ticket.id)
+
+    def message(self) -> str:
+        lines = [f"Gitdesk-Action: {self.action}"]
+        lines += [f"Gitdesk-Ticket: {t}" for t in self.tickets]
+        lines += [f"{k}: {v}" for k, v in self.trailers]
+        subject = " ".join(self.subject.split())
+        if len(subject) > 120:
+            subject = subject[:117] + "..."
+        return f"{subject}\n\n" + "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Written:
+    commit: str
+    change: Change
+
+
+Builder = Callable[[Snapshot, datetime, gitio.Identity], Change]
+Signer = Callable[[str], str]
+
+
+class Desk:
+    """A desk: a repository and the branch that holds the tickets."""
+
+    def __init__(self, repo: gitio.Repo, ref: str) -> None:
+        self.repo = repo
+        self.ref = ref
+
+    @classmethod
+    def open(cls, path: str | None = None, branch: str | None = None) -> Desk:
+        repo = gitio.open_repo(path)
+        return cls(repo, gitio.resolve_ref(repo, branch))
+
+    @property
+    def branch(self) -> str:
+        return self.ref.removeprefix("refs/heads/")
+
+    def snapshot(self, rev: str | None = None) -> Snapshot:
+        if rev is not None:
+            return Snapshot(self.repo, gitio.rev_commit(self.repo, rev))
+        return Snapshot(self.repo, gitio.tip(self.repo, self.ref))
+
+    def checked_out(self) -> bool:
+        return gitio.head_branch(self.repo) == self.ref
+
+    def commit(self, build: Builder, *, signer: Signer | None = None) -> Written:
+        """Apply one action as one commit on the branch; retry on a lost race."""
+        for _attempt in range(MAX_ATTEMPTS):
+            with gitio.write_lock(self.repo):
+                written = self._attempt(build, signer)
+            if written is not None:
+                return written
+        raise Conflict(f"{self.ref} kept moving while gitdesk tried to commit",
+                       hint="retry the command")
+
+    def _attempt(self, build: Builder, signer: Signer | None) -> Written | None:
+        snap = self.snapshot()
+        author = gitio.identity(self.repo, "AUTHOR")
+        committer = gitio.identity(self.repo, "COMMITTER")
+        change = build(snap, ident_time(author), author)
+        self._verify(snap, change)
+        if self.checked_out():
+            self._refuse_dirty(snap, change)
+        changes = {path: (gitio.write_blob(self.repo, data) if data is not None else None)
+                   for path, data in change.files.items()}
+        tree = gitio.build_tree(self.repo, snap.tree, changes)
+        parents = [snap.oid] if snap.oid else []
+        message = change.message()
+        signature = None
+        if signer is not None:
+            content = gitio.commit_content(self.repo, tree=tree, parents=parents, author=author,
+                                           committer=committer, message=message)
+            signature = signer(content)
+        oid = gitio.create_commit(self.repo, tree=tree, parents=parents, author=author,
+                                  committer=committer, message=message, signature=signature)
+        reflog = f"gitdesk: {change.subject}"
+        if not gitio.cas_update_ref(self.repo, self.ref, oid, snap.oid, reflog):
+            return None
+        if self.checked_out():
+            gitio.update_worktree(self.repo, change.files)
+        return Written(commit=oid, change=change)
+
+    def _verify(self, snap: Snapshot, change: Change) -> None:
+        config = snap.config if snap.commit is not None and CONFIG_PATH not in change.files \
+            else parse_config(change.files[CONFIG_PATH] or b"")
+        problems: list[Violation] = []
+        for path, data in change.files.items():
+            if not path.startswith("tickets/"):
+                continue
+            old_data = snap.read(path)
+            old = yamlio.load(old_data, path) if old_data is not None else None
+            new = yamlio.load(data, path) if data is not None else None
+            problems += check_change(config, path, old, new)
+        if problems:
+            first = problems[0]
+            raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)
+
+    def _refuse_dirty(self, snap: Snapshot, change: Change) -> None:
+        expected = {path: snap.blob_oid(path) for path in change.files}
+        dirty = gitio.dirty_paths(self.repo, expected)
+        if dirty:
+            raise GitdeskError(
+                "uncommitted edits in the working tree would be overwritten: "
+                + ", ".join(dirty),
+                hint="commit them (git commit), or discard them (git checkout -- PATH)")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
