@@ -258,7 +258,7 @@ def transition(desk: Desk, query: str, move: Move) -> Written:
             ticket.append("notes", Note(iso(now), by, move.message, move.internal).to_yaml())
         change.trailers += [("Gitdesk-From", source), ("Gitdesk-To", target)]
         verb = next((k for k, v in workflow.shortcuts.items() if v == target), target)
-        return f"{verb} — {move.message}" if move.message else f"{source} -> {target}"
+        return f"{verb} — {move.message}" if move.message else f"{verb} ({source} -> {target})"
 
     return _edit(desk, query, "transition", apply)
 

@@ -1,0 +1,174 @@
+"""open, show, list, set, note, assign."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from gitdesk import actions, query
+from gitdesk.commands._common import desk_of, emit, format_option, parse_pairs, require
+from gitdesk.errors import UsageError
+from gitdesk.index import current_rows
+from gitdesk.output import render
+from gitdesk.views import LIST_COLUMNS, flat_record, show_text
+from gitdesk.yamlio import dump
+
+
+@click.command("open", epilog="""\b
+Example:
+  id=$(gitdesk open incident -s "Web server not rendering pages" \\
+         --impact high --urgency high --ci web01 --category Network \\
+         --submitter "Hans <hans@example.org>")""")
+@click.argument("type_name", metavar="TYPE")
+@click.option("-s", "--summary", help="One line saying what is wrong or wanted.")
+@click.option("-d", "--description", help="Longer text.")
+@click.option("-e", "--edit", is_flag=True, help="Write the description in $EDITOR.")
+@click.option("--impact")
+@click.option("--urgency")
+@click.option("--priority", help="Set explicitly instead of deriving from impact x urgency.")
+@click.option("--severity")
+@click.option("--category")
+@click.option("--subcategory")
+@click.option("--ci", help="Configuration item (machine, service) affected.")
+@click.option("--assignee")
+@click.option("--group")
+@click.option("--submitter", help='Who reported it: "Name <email>".')
+@click.option("--request-type")
+@click.option("--change-type")
+@click.option("--field", "custom", multiple=True, metavar="KEY=VALUE", help="A custom field.")
+@click.option("--link", "links", multiple=True, metavar="REL:ID", help="e.g. caused-by:PRB-3MZ8")
+@click.pass_context
+def open_cmd(ctx: click.Context, type_name: str, summary: str | None, description: str | None,
+             edit: bool, custom: tuple[str, ...], links: tuple[str, ...],
+             **values: str | None) -> None:
+    """Open a ticket; prints its new ID alone on stdout."""
+    summary = require(summary, "--summary (-s)", "Summary")
+    if edit:
+        description = click.edit(description or "") or description
+    pairs = []
+    for item in links:
+        rel, sep, other = item.partition(":")
+        if not sep:
+            raise UsageError(f"--link: expected REL:ID, got {item!r}")
+        pairs.append((rel, other))
+    request = actions.OpenRequest(
+        type_name=type_name, summary=summary, description=description,
+        values={k: v for k, v in values.items() if v is not None},
+        fields=parse_pairs(custom, "--field"), links=pairs)
+    written = actions.open_ticket(desk_of(ctx), request)
+    click.echo(written.change.tickets[0])
+
+
+@click.command("show", epilog="Example:\n  gitdesk show INC-7Q2K --format json")
+@click.argument("ticket")
+@click.option("--at", "rev", metavar="REV", help="Show the ticket as it was at a revision.")
+@format_option(("text", "table", "json", "yaml", "csv"), default="text")
+@click.pass_context
+def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
+    """Show one ticket."""
+    snap = desk_of(ctx).snapshot(rev)
+    data = snap.ticket(ticket).plain()
+    if fmt == "text":
+        emit(show_text(data))
+    elif fmt == "yaml":
+        emit(dump(data).decode("utf-8"))
+    elif fmt == "json":
+        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        columns = tuple(k for k in data if k not in ("notes", "links", "events", "approvals"))
+        emit(render([data], columns, fmt))
+
+
+@click.command("list", epilog="""\b
+Examples:
+  gitdesk list --open
+  gitdesk list incident --priority critical --sort -created --limit 20
+  gitdesk list --assignee gary --format csv > mine.csv""")
+@click.argument("types", nargs=-1, metavar="[TYPE]...")
+@click.option("--status", "statuses", multiple=True, help="Only this status (repeatable).")
+@click.option("--open", "category", flag_value="open", help="Not yet resolved or closed.")
+@click.option("--resolved", "category", flag_value="resolved", help="Resolved, not closed.")
+@click.option("--closed", "category", flag_value="closed", help="Closed or cancelled.")
+@click.option("--assignee")
+@click.option("--group")
+@click.option("--priority")
+@click.option("--ci")
+@click.option("--category", "category_name")
+@click.option("--sort", "sort_keys", multiple=True, metavar="KEY",
+              help="Sort key, '-' prefix for descending (default: priority, created).")
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option("--columns", help="Comma-separated columns (fields.X for custom fields).")
+@click.option("--at", "rev", metavar="REV", help="List the desk as it was at a revision.")
+@format_option()
+@click.pass_context
+def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...],
+             category: str | None, assignee: str | None, group: str | None,
+             priority: str | None, ci: str | None, category_name: str | None,
+             sort_keys: tuple[str, ...], limit: int | None, columns: str | None,
+             rev: str | None, fmt: str) -> None:
+    """List tickets, filtered and sorted."""
+    desk = desk_of(ctx)
+    config = desk.snapshot(rev).config
+    for type_name in types:
+        if type_name not in config.types:
+            raise UsageError(f"unknown ticket type {type_name!r}",
+                             hint=f"types: {', '.join(config.types)}")
+    equals = {k: v for k, v in (("assignee", assignee), ("group", group),
+                                ("priority", priority), ("ci", ci),
+                                ("category", category_name)) if v}
+    filters = query.Filters(types=types, statuses=statuses, state_category=category,
+                            equals=equals)
+    where, params = query.sql_prefilter(config, filters) if rev is None else ("", ())
+    _snap, rows = current_rows(desk, rev=rev, where=where, params=params)
+    broken = [row for row in rows if row.data is None]
+    if broken:
+        click.echo(f"gitdesk: warning: skipped {len(broken)} unreadable ticket file(s), "
+                   f"e.g. {broken[0].path}; run `gitdesk doctor`", err=True)
+    records = [row.data for row in rows
+               if row.data is not None and query.matches(config, row.data, filters)]
+    records = query.sort_records(config, records, sort_keys)[:limit]
+    shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
+    emit(render([flat_record(r, shown) for r in records], shown, fmt))
+
+
+@click.command("set", epilog="Example:\n  gitdesk set INC-7Q2K urgency=low ci=web02")
+@click.argument("ticket")
+@click.argument("pairs", nargs=-1, required=False, metavar="KEY=VALUE...")
+@click.option("--field", "custom", multiple=True, metavar="KEY=VALUE", help="A custom field.")
+@click.pass_context
+def set_cmd(ctx: click.Context, ticket: str, pairs: tuple[str, ...],
+            custom: tuple[str, ...]) -> None:
+    """Set fields of a ticket (an empty value removes the field)."""
+    values = parse_pairs(pairs, "KEY=VALUE")
+    fields = parse_pairs(custom, "--field")
+    if not values and not fields:
+        raise UsageError("nothing to set", hint="give KEY=VALUE pairs or --field KEY=VALUE")
+    actions.set_values(desk_of(ctx), ticket, values=values, fields=fields)
+
+
+@click.command("note", epilog='Example:\n  gitdesk note INC-7Q2K -m "Restarted httpd"')
+@click.argument("ticket")
+@click.option("-m", "--message", help="The note's text ('-' reads stdin).")
+@click.option("--internal", is_flag=True, help="A work note not meant for the caller.")
+@click.pass_context
+def note(ctx: click.Context, ticket: str, message: str | None, internal: bool) -> None:
+    """Add a work note."""
+    if message == "-":
+        message = sys.stdin.read()
+    message = require(message, "--message (-m)", "Note")
+    actions.add_note(desk_of(ctx), ticket, text=message, internal=internal)
+
+
+@click.command("assign", epilog="Example:\n  gitdesk assign INC-7Q2K gary --group network")
+@click.argument("ticket")
+@click.argument("who")
+@click.option("--group", help="The assignment group.")
+@click.pass_context
+def assign(ctx: click.Context, ticket: str, who: str, group: str | None) -> None:
+    """Assign a ticket to a person (and group); a new ticket becomes assigned."""
+    actions.assign(desk_of(ctx), ticket, who=who, group=group)
+
+
+COMMANDS = [open_cmd, show, list_cmd, set_cmd, note, assign]

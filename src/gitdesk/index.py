@@ -1,0 +1,209 @@
+"""The derived SQLite index of current ticket state, under .git/gitdesk/.
+
+It records the commit it was built from; every read brings it up to date by
+comparing that commit's tree with the tip's, directory by directory (the
+shards make this cheap), and parses only the changed blobs. It is disposable:
+deleting it loses nothing, `gitdesk reindex` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pygit2
+
+from gitdesk import gitio, yamlio
+from gitdesk.config import CONFIG_PATH
+from gitdesk.errors import GitdeskError
+from gitdesk.store import Desk, Snapshot
+from gitdesk.verify import check_file
+
+SCHEMA_VERSION = "1"
+COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
+           "summary", "created", "due")
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets(
+    ref TEXT NOT NULL, path TEXT NOT NULL, blob TEXT NOT NULL,
+    id TEXT, type TEXT, status TEXT, priority TEXT, assignee TEXT, grp TEXT, ci TEXT,
+    category TEXT, summary TEXT, created TEXT, due TEXT, data TEXT, error TEXT,
+    PRIMARY KEY(ref, path));
+CREATE INDEX IF NOT EXISTS tickets_status ON tickets(ref, type, status);
+CREATE INDEX IF NOT EXISTS tickets_id ON tickets(ref, id);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    data: dict[str, Any] | None
+    error: str | None
+
+
+class Index:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        path = desk.repo.state_dir / "index.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_DDL)
+        version = self._meta("schema")
+        if version != SCHEMA_VERSION:
+            self.db.executescript("DELETE FROM tickets; DELETE FROM meta;")
+            self._set_meta("schema", SCHEMA_VERSION)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    def refresh(self, snap: Snapshot | None = None) -> Snapshot:
+        """Bring the index up to the branch tip; returns the snapshot it reflects."""
+        snap = snap or self.desk.snapshot()
+        key = f"ref:{self.desk.ref}"
+        state = f"{snap.oid or ''} {snap.blob_oid(CONFIG_PATH) or ''}"
+        if self._meta(key) == state:
+            return snap
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            built = (self._meta(key) or " ").split(" ")
+            if built != state.split(" "):
+                # validity depends on the config: a new config means a full rebuild
+                old_tree = self._tree_of(built[0]) if built[1:] == state.split(" ")[1:] \
+                    else None
+                if old_tree is None:
+                    self.db.execute("DELETE FROM tickets WHERE ref=?", (self.desk.ref,))
+                self._apply(snap, _diff(snap.repo, old_tree, snap.tree, "tickets"))
+                self._set_meta(key, state)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return snap
+
+    def rebuild(self) -> Snapshot:
+        self.db.execute("DELETE FROM tickets WHERE ref=?", (self.desk.ref,))
+        self.db.execute("DELETE FROM meta WHERE key=?", (f"ref:{self.desk.ref}",))
+        return self.refresh()
+
+    def _tree_of(self, oid: str | None) -> pygit2.Tree | None:
+        if not oid:
+            return None
+        try:
+            obj = self.desk.repo.git.get(oid)
+        except (ValueError, pygit2.GitError):
+            return None
+        return obj.tree if isinstance(obj, pygit2.Commit) else None
+
+    def _apply(self, snap: Snapshot, changes: Iterator[tuple[str, str | None]]) -> None:
+        ref = self.desk.ref
+        for path, oid in changes:
+            if oid is None:
+                self.db.execute("DELETE FROM tickets WHERE ref=? AND path=?", (ref, path))
+                continue
+            row = _parse(snap, path, oid)
+            data = row.data or {}
+            self.db.execute(
+                "INSERT OR REPLACE INTO tickets VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (ref, path, oid, data.get("id"), data.get("type"), data.get("status"),
+                 data.get("priority"), data.get("assignee"), data.get("group"),
+                 data.get("ci"), data.get("category"), data.get("summary"),
+                 data.get("created"), data.get("due"),
+                 json.dumps(data, ensure_ascii=False) if row.data is not None else None,
+                 row.error))
+
+    def rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[Row]:
+        sql = "SELECT path, data, error FROM tickets WHERE ref=?"
+        if where:
+            sql += f" AND ({where})"
+        return [Row(path, json.loads(data) if data else None, error)
+                for path, data, error in self.db.execute(sql, (self.desk.ref, *params))]
+
+
+def _parse(snap: Snapshot, path: str, oid: str) -> Row:
+    try:
+        data = yamlio.load(gitio.blob_data(snap.repo, oid), path)
+        if not isinstance(data, dict):
+            return Row(path, None, "not a YAML mapping")
+        problems = check_file(snap.config, path, data)
+        if problems:
+            return Row(path, None, "; ".join(str(p) for p in problems))
+        return Row(path, yamlio.plain(data), None)
+    except GitdeskError as exc:
+        return Row(path, None, str(exc))
+
+
+def _diff(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
+          prefix: str) -> Iterator[tuple[str, str | None]]:
+    """Changed .yaml blobs below prefix, comparing tree ids level by level."""
+    before = _subtree(repo, old, prefix)
+    after = _subtree(repo, new, prefix)
+    yield from _walk(repo, before, after, prefix)
+
+
+def _subtree(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Tree | None:
+    obj = gitio.entry(repo, tree, path)
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def _walk(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
+          prefix: str) -> Iterator[tuple[str, str | None]]:
+    if old is not None and new is not None and old.id == new.id:
+        return
+    old_entries = {e.name: e for e in old} if old is not None else {}
+    new_entries = {e.name: e for e in new} if new is not None else {}
+    for name in sorted(set(old_entries) | set(new_entries)):
+        before, after = old_entries.get(name), new_entries.get(name)
+        if before is not None and after is not None and before.id == after.id:
+            continue
+        path = f"{prefix}/{name}"
+        sub_old = repo.git.get(before.id) if before is not None and before.type_str == "tree" \
+            else None
+        sub_new = repo.git.get(after.id) if after is not None and after.type_str == "tree" \
+            else None
+        if sub_old is not None or sub_new is not None:
+            yield from _walk(repo, sub_old, sub_new, path)
+        if before is not None and before.type_str == "blob" and name.endswith(".yaml") and (
+                after is None or after.type_str != "blob"):
+            yield path, None
+        if after is not None and after.type_str == "blob" and name.endswith(".yaml"):
+            yield path, str(after.id)
+
+
+@contextlib.contextmanager
+def opened(desk: Desk) -> Iterator[Index]:
+    index = Index(desk)
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def current_rows(desk: Desk, *, rev: str | None = None,
+                 where: str = "", params: tuple[Any, ...] = ()) -> tuple[Snapshot, list[Row]]:
+    """All ticket rows at the tip (via the index) or at a revision (read directly)."""
+    if rev is not None:
+        snap = desk.snapshot(rev)
+        rows = [_parse(snap, path, oid) for path, oid in snap.ticket_paths()]
+        return snap, rows
+    try:
+        with opened(desk) as index:
+            snap = index.refresh()
+            return snap, index.rows(where, params)
+    except sqlite3.Error as exc:
+        print(f"gitdesk: warning: index unusable ({exc}); reading the tree", file=sys.stderr)
+        snap = desk.snapshot()
+        return snap, [_parse(snap, path, oid) for path, oid in snap.ticket_paths()]
