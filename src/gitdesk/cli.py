@@ -26,7 +26,32 @@ class Context:
         self.branch = branch
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+class GitdeskGroup(click.Group):
+    """The root group: every failure becomes a message and an exit code, here."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitdeskError as exc:
+            click.echo(f"gitdesk: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("gitdesk: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            ctx.exit(1)
+        except Exception as exc:
+            if os.environ.get("GITDESK_DEBUG"):
+                raise
+            click.echo(f"gitdesk: internal error: {type(exc).__name__}: {exc}\n"
+                       "hint: rerun with GITDESK_DEBUG=1 for details", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=GitdeskGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--repo", metavar="PATH", envvar="GITDESK_REPO",
               help="The desk repository (default: the one around the current directory).")
 @click.option("--branch", metavar="NAME", envvar="GITDESK_BRANCH",
@@ -49,34 +74,13 @@ def _register() -> None:
 _register()
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the CLI; map every failure to a message and an exit code."""
+def main() -> None:
+    """Console-script entry point (gitdesk and git-desk)."""
     try:
-        cli.main(args=argv, prog_name="gitdesk", standalone_mode=False)
-    except GitdeskError as exc:
-        click.echo(f"gitdesk: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("gitdesk: aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("gitdesk: interrupted", err=True)
-        sys.exit(130)
+        cli.main(prog_name="gitdesk")
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
-    except Exception as exc:
-        if os.environ.get("GITDESK_DEBUG"):
-            raise
-        click.echo(f"gitdesk: internal error: {type(exc).__name__}: {exc}\n"
-                   "hint: rerun with GITDESK_DEBUG=1 for details", err=True)
-        sys.exit(1)
-    sys.exit(0)
 
 
 if __name__ == "__main__":

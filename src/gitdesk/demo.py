@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import click
+
 from gitdesk import yamlio
 from gitdesk.config import POLICY_PATH
 from gitdesk.errors import GitdeskError
@@ -64,7 +66,13 @@ def run_command(repo: Path, args: list[str]) -> str:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk", standalone_mode=False)
+        try:
+            cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk",
+                     standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            if exc.exit_code:
+                raise GitdeskError(f"gitdesk {shlex.join(args)} exited {exc.exit_code}") \
+                    from exc
     return out.getvalue()
 
 

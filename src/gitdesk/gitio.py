@@ -222,7 +222,8 @@ def build_tree(repo: Repo, base: pygit2.Tree | None, changes: Mapping[str, str |
         if sub_base is not None and not isinstance(sub_base, pygit2.Tree):
             raise GitdeskError(f"{name} is a file where gitdesk expects a directory")
         new_oid = build_tree(repo, sub_base, sub)
-        if len(repo.git.get(new_oid)) == 0:
+        new_tree = repo.git.get(new_oid)
+        if isinstance(new_tree, pygit2.Tree) and len(new_tree) == 0:
             if current is not None:
                 builder.remove(name)
         else:

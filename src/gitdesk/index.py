@@ -163,17 +163,15 @@ def _walk(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
           prefix: str) -> Iterator[tuple[str, str | None]]:
     if old is not None and new is not None and old.id == new.id:
         return
-    old_entries = {e.name: e for e in old} if old is not None else {}
-    new_entries = {e.name: e for e in new} if new is not None else {}
+    old_entries = {e.name or "": e for e in old} if old is not None else {}
+    new_entries = {e.name or "": e for e in new} if new is not None else {}
     for name in sorted(set(old_entries) | set(new_entries)):
         before, after = old_entries.get(name), new_entries.get(name)
         if before is not None and after is not None and before.id == after.id:
             continue
         path = f"{prefix}/{name}"
-        sub_old = repo.git.get(before.id) if before is not None and before.type_str == "tree" \
-            else None
-        sub_new = repo.git.get(after.id) if after is not None and after.type_str == "tree" \
-            else None
+        sub_old = _as_tree(repo, before)
+        sub_new = _as_tree(repo, after)
         if sub_old is not None or sub_new is not None:
             yield from _walk(repo, sub_old, sub_new, path)
         if before is not None and before.type_str == "blob" and name.endswith(".yaml") and (
@@ -181,6 +179,13 @@ def _walk(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
             yield path, None
         if after is not None and after.type_str == "blob" and name.endswith(".yaml"):
             yield path, str(after.id)
+
+
+def _as_tree(repo: gitio.Repo, item: pygit2.Object | None) -> pygit2.Tree | None:
+    if item is None or item.type_str != "tree":
+        return None
+    obj = repo.git.get(item.id)
+    return obj if isinstance(obj, pygit2.Tree) else None
 
 
 @contextlib.contextmanager

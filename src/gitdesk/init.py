@@ -69,4 +69,4 @@ def init_desk(path: Path, *, template: str = "itil", bare: bool = False,
 
 
 def _is_repo(path: Path) -> bool:
-    return (path / ".git").exists() or (path / "HEAD").is_file() and (path / "objects").is_dir()
+    return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())

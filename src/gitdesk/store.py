@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 import pygit2
+from ruamel.yaml.comments import CommentedMap
 
 from gitdesk import gitio, ids, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig, Policy, parse_config, parse_policy
@@ -65,14 +66,16 @@ class Snapshot:
         if data is None:
             raise NotFound(f"no {CONFIG_PATH} here: this is not a gitdesk desk",
                            hint="run `gitdesk init` first, or pass --repo/--branch")
-        return _cached(self.repo, self.blob_oid(CONFIG_PATH), data, parse_config)
+        config: DeskConfig = _cached(self.repo, self.blob_oid(CONFIG_PATH), data, parse_config)
+        return config
 
     @cached_property
     def policy(self) -> Policy:
         data = self.read(POLICY_PATH)
         if data is None:
             raise NotFound(f"no {POLICY_PATH} in this desk")
-        return _cached(self.repo, self.blob_oid(POLICY_PATH), data, parse_policy)
+        policy: Policy = _cached(self.repo, self.blob_oid(POLICY_PATH), data, parse_policy)
+        return policy
 
     def resolve(self, query: str) -> str:
         """A full ticket ID from an ID or unique prefix."""
@@ -115,7 +118,7 @@ class Snapshot:
         if data is None:
             raise NotFound(f"no file {path}")
         root = yamlio.load(data, path)
-        if not isinstance(root, dict):
+        if not isinstance(root, CommentedMap):
             raise InvalidFile(path, ["a ticket file must be a YAML mapping"])
         problems = _file_problems(self.config, path, root)
         if problems:

@@ -80,7 +80,8 @@ def block_text(text: str) -> str:
     """Multi-line text as a literal block when that round-trips exactly."""
     if "\n" not in text or not _literal_safe(text):
         return text
-    return LiteralScalarString(text)
+    literal: str = LiteralScalarString(text)
+    return literal
 
 
 def _literal_safe(text: str) -> bool:

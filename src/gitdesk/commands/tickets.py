@@ -40,7 +40,7 @@ Example:
 @click.option("--field", "custom", multiple=True, metavar="KEY=VALUE", help="A custom field.")
 @click.option("--link", "links", multiple=True, metavar="REL:ID", help="e.g. caused-by:PRB-3MZ8")
 @click.pass_context
-def open_cmd(ctx: click.Context, type_name: str, summary: str | None, description: str | None,
+def open_cmd(ctx: click.Context, /, type_name: str, summary: str | None, description: str | None,
              edit: bool, custom: tuple[str, ...], links: tuple[str, ...],
              **values: str | None) -> None:
     """Open a ticket; prints its new ID alone on stdout."""

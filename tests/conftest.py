@@ -1,0 +1,118 @@
+"""Shared fixtures: real git repositories with isolated git configuration.
+
+Every test runs with HOME, the global git config and the system git config
+pointed away from the user's; a test that writes into HOME fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitdesk.cli import cli
+
+GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME",
+                "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "GITDESK_REPO", "GITDESK_BRANCH",
+                "GITDESK_DEBUG", "EMAIL", "GNUPGHOME", "SSH_AUTH_SOCK")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """HOME, global and system git config isolated; HOME must stay untouched."""
+    base = tmp_path_factory.mktemp("env")
+    home = base / "home"
+    home.mkdir()
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.org\n"
+                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    for key in GIT_ENV_DROP:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", "")
+    monkeypatch.setenv("EDITOR", "false")
+    monkeypatch.setenv("TZ", "UTC")
+    yield home
+    leftovers = sorted(p.name for p in home.iterdir())
+    assert not leftovers, f"a test wrote into HOME: {leftovers}"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def ok(self) -> Run:
+        assert self.exit_code == 0, f"exit {self.exit_code}\n{self.stdout}\n{self.stderr}"
+        return self
+
+
+class Gitdesk:
+    """Runs gitdesk commands in-process against one desk, as a user would."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, *args: str, input: str | None = None,
+                 env: dict[str, str] | None = None) -> Run:
+        runner = CliRunner()
+        old = os.getcwd()
+        os.chdir(self.path)
+        try:
+            result = runner.invoke(cli, list(args), input=input, env=env,
+                                   catch_exceptions=False)
+        finally:
+            os.chdir(old)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    def ok(self, *args: str, **kw: object) -> str:
+        return self(*args, **kw).ok().stdout  # type: ignore[arg-type]
+
+    def git(self, *args: str) -> str:
+        return git(self.path, *args)
+
+    def commits(self) -> int:
+        return int(self.git("rev-list", "--count", "HEAD").strip())
+
+    def open(self, *args: str) -> str:
+        return self.ok("open", *args).strip()
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def fsck(path: Path) -> None:
+    subprocess.run(["git", "-C", str(path), "fsck", "--strict", "--no-progress"], check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Gitdesk]:
+    """A fresh ITIL desk (a non-bare repository with the branch checked out)."""
+    path = tmp_path / "desk"
+    result = Gitdesk(tmp_path)("init", str(path))
+    assert result.exit_code == 0, result.stderr
+    gd = Gitdesk(path)
+    yield gd
+    fsck(path)
+
+
+@pytest.fixture
+def gitdesk_bin() -> str:
+    found = shutil.which("gitdesk")
+    assert found, "the gitdesk console script is not installed"
+    return found
