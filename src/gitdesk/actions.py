@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gitdesk import gitio, ids, yamlio
-from gitdesk.config import DeskConfig
+from gitdesk import change as changes
+from gitdesk import gitio, ids, problem, yamlio
+from gitdesk import request as requests
+from gitdesk.config import DeskConfig, TicketType
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.model import Link, Note, Ticket, new_ticket, ticket_path
-from gitdesk.store import Change, Desk, Snapshot, Written, iso
-from gitdesk.workflow import check_choice, check_move, derive_priority, due_time, target_state
+from gitdesk.linking import add_link
+from gitdesk.model import Note, Ticket, new_ticket, ticket_path
+from gitdesk.store import Change, Desk, Snapshot, Written, iso, parse_time
+from gitdesk.workflow import check_choice, derive_priority, due_time
 
 SETTABLE = ("summary", "description", "impact", "urgency", "priority", "severity", "major",
             "category", "subcategory", "ci", "assignee", "group", "submitter", "due",
             "symptom", "root_cause", "workaround", "known_error", "risk",
-            "implementation_plan", "backout_plan", "test_plan", "cis", "services")
+            "implementation_plan", "backout_plan", "test_plan", "cis", "services", "window")
 BOOLEAN = ("major", "known_error")
 LISTS = ("cis", "services")
 FLAGS = {"impact": "--impact", "urgency": "--urgency", "priority": "--priority",
@@ -51,6 +54,8 @@ class OpenRequest:
     values: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
+    standard: str | None = None  # a standard change template
+    sources: list[str] = field(default_factory=list)  # incidents a problem comes from
 
 
 def open_ticket(desk: Desk, request: OpenRequest) -> Written:
@@ -60,41 +65,84 @@ def open_ticket(desk: Desk, request: OpenRequest) -> Written:
         if ticket_type is None:
             raise UsageError(f"unknown ticket type {request.type_name!r}",
                              hint=f"types: {', '.join(config.types)}")
-        _check_values(config, request.values)
-        uid, tid = _mint(snap, ticket_type.prefix, ticket_type.name, now)
         values = dict(request.values)
-        priority = values.get("priority")
-        if priority is None:
+        _check_values(config, ticket_type, values)
+        due_override = _prepare_type(config, ticket_type.name, request, values, now)
+        custom = custom_values(snap, ticket_type, request.fields, defaults=True)
+        uid, tid = _mint(snap, ticket_type.prefix, ticket_type.name, now)
+        if values.get("priority") is None:
             values["priority"] = derive_priority(config, values)
         else:
             values["priority_override"] = True
         if isinstance(values.get("submitter"), str):
             values["submitter"] = yamlio.flow_map(parse_person(values["submitter"]))
-        due = due_time(config, values["priority"], now)
+        due = due_override or due_time(config, values["priority"], now)
         data: dict[str, Any] = {
             "id": tid, "uid": uid, "type": ticket_type.name, "summary": request.summary,
             "description": request.description or None, **values,
             "created": iso(now), "due": iso(due) if due else None,
-            "links": yamlio.seq(), "fields": yamlio.flow_map(dict(request.fields)),
-            "notes": yamlio.seq(),
+            "links": yamlio.seq(), "fields": yamlio.flow_map(custom), "notes": yamlio.seq(),
         }
-        workflow = config.workflow_for(ticket_type.name, data)
-        data["status"] = workflow.initial
+        data["status"] = config.workflow_for(ticket_type.name, data).initial
         ticket = new_ticket(data, ticket_path(ticket_type.name, tid))
         change = Change(subject=f"{tid}: open — {request.summary}", action="open")
         change.put(ticket)
-        for rel, other in request.links:
-            _link(snap, change, ticket, rel, other)
+        links = list(request.links) + [("causes", source) for source in request.sources]
+        for rel, other in links:
+            add_link(snap, change, ticket, rel, other)
         return change
 
     return desk.commit(build)
 
 
-def _check_values(config: DeskConfig, values: dict[str, Any]) -> None:
+def _prepare_type(config: DeskConfig, type_name: str, request: OpenRequest,
+                  values: dict[str, Any], now: datetime) -> datetime | None:
+    """What each ITIL discipline adds to a new ticket; returns a due time override."""
+    if request.standard is not None and type_name != "change":
+        raise UsageError("--standard opens a standard change: gitdesk open change --standard")
+    if request.sources and type_name != "problem":
+        raise UsageError("--from links incidents to a new problem: gitdesk open problem --from")
+    if type_name == "request":
+        return requests.prepare(config, values, request.description, now)
+    if values.get("request_type") is not None:
+        raise UsageError("--request-type is for service requests: gitdesk open request")
+    if type_name == "change":
+        changes.prepare(config, values, request.standard, now)
+    elif values.get("change_type") is not None:
+        raise UsageError("--change-type is for changes: gitdesk open change")
+    return None
+
+
+def _check_values(config: DeskConfig, ticket_type: TicketType, values: dict[str, Any]) -> None:
     check_choice(config.impacts, values.get("impact"), "--impact")
     check_choice(config.urgencies, values.get("urgency"), "--urgency")
     check_choice(tuple(config.priorities), values.get("priority"), "--priority")
     check_choice(config.severities, values.get("severity"), "--severity")
+    check_choice(changes.RISKS, values.get("risk"), "--risk")
+    categories = ticket_type.categories
+    category = values.get("category")
+    if categories and category is not None:
+        check_choice(tuple(categories), category, "--category")
+        check_choice(categories[category], values.get("subcategory"), "--subcategory")
+
+
+def custom_values(snap: Snapshot, ticket_type: TicketType, given: dict[str, Any], *,
+                  defaults: bool) -> dict[str, Any]:
+    """--field KEY=VALUE checked and typed against the type's custom fields."""
+    people = tuple(snap.policy.people)
+    out: dict[str, Any] = {}
+    for key, text in given.items():
+        definition = ticket_type.field(key)
+        if definition is None:
+            known = ", ".join(f.id for f in ticket_type.fields) or "none"
+            raise UsageError(f"--field {key}: not a custom field of {ticket_type.name}",
+                             hint=f"custom fields of {ticket_type.name}: {known}")
+        out[key] = definition.convert(str(text), people=people)
+    if defaults:
+        for definition in ticket_type.fields:
+            if definition.id not in out and definition.default is not None:
+                out[definition.id] = definition.default
+    return {k: v for k, v in out.items() if v is not None or not defaults}
 
 
 def _mint(snap: Snapshot, prefix: str, type_name: str, now: datetime) -> tuple[str, str]:
@@ -106,7 +154,7 @@ def _mint(snap: Snapshot, prefix: str, type_name: str, now: datetime) -> tuple[s
     raise RuleViolation("could not mint a free ticket ID (16 collisions in a row)")
 
 
-def _edit(desk: Desk, query: str, verb: str,
+def edit(desk: Desk, query: str, verb: str,
           apply: Any) -> Written:
     """Load one ticket at the tip, let apply() change it, commit it."""
     def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
@@ -128,7 +176,7 @@ def add_note(desk: Desk, query: str, *, text: str, internal: bool = False) -> Wr
         ticket.append("notes", Note(iso(now), who, text, internal).to_yaml())
         return f"note — {text}"
 
-    return _edit(desk, query, "note", apply)
+    return edit(desk, query, "note", apply)
 
 
 def assign(desk: Desk, query: str, *, who: str, group: str | None = None) -> Written:
@@ -150,7 +198,7 @@ def assign(desk: Desk, query: str, *, who: str, group: str | None = None) -> Wri
             ticket.set("status", "assigned")
         return f"assign — {who}" + (f" ({group})" if group else "")
 
-    return _edit(desk, query, "assign", apply)
+    return edit(desk, query, "assign", apply)
 
 
 def set_values(desk: Desk, query: str, *, values: dict[str, str],
@@ -163,31 +211,62 @@ def set_values(desk: Desk, query: str, *, values: dict[str, str],
 
     def apply(snap: Snapshot, ticket: Ticket, now: datetime, by: str, change: Change) -> str:
         config = snap.config
-        _check_values(config, {k: v for k, v in values.items() if v})
+        ticket_type = config.types[ticket.type]
+        given = {k: v for k, v in values.items() if v}
+        _check_values(config, ticket_type, {"category": ticket.get("category"),
+                                            "subcategory": ticket.get("subcategory"), **given})
+        before = ticket.get("workaround")
         for key, text in values.items():
             value = _coerce(key, text)
             if value is None:
                 ticket.unset(key)
             else:
                 ticket.set(key, value)
-        if "priority" in values:
-            ticket.set("priority_override", True) if values["priority"] \
-                else ticket.unset("priority_override")
-        if not ticket.get("priority_override"):
-            priority = derive_priority(config, ticket.data)
-            if priority is not None:
-                ticket.set("priority", priority)
-        _refresh_due(config, ticket, explicit="due" in values)
-        for key, text in (fields or {}).items():
-            custom = ticket.get("fields")
-            if custom is None:
-                custom = yamlio.flow_map({})
-                ticket.set("fields", custom)
-            custom[key] = text
+        _derive(config, ticket, values)
+        _set_custom(snap, ticket_type, ticket, fields or {})
         shown = ", ".join(f"{k}={v}" for k, v in {**values, **(fields or {})}.items())
-        return f"set — {shown}"
+        subject = f"set — {shown}"
+        workaround = ticket.get("workaround")
+        if ticket.type == "problem" and workaround and workaround != before:
+            told = problem.publish_workaround(snap, change, ticket, str(workaround), by, now)
+            if told:
+                subject += f" (workaround sent to {', '.join(told)})"
+        return subject
 
-    return _edit(desk, query, "set", apply)
+    return edit(desk, query, "set", apply)
+
+
+def _derive(config: DeskConfig, ticket: Ticket, values: dict[str, str]) -> None:
+    """Keep derived fields right: priority, due, a problem's known-error flag."""
+    if "priority" in values:
+        if values["priority"]:
+            ticket.set("priority_override", True)
+        else:
+            ticket.unset("priority_override")
+    if not ticket.get("priority_override"):
+        priority = derive_priority(config, ticket.data)
+        if priority is not None:
+            ticket.set("priority", priority)
+    if ticket.type != "request":
+        _refresh_due(config, ticket, explicit="due" in values)
+    if ticket.type == "problem" and "known_error" not in values:
+        ticket.set("known_error", problem.documented(ticket))
+
+
+def _set_custom(snap: Snapshot, ticket_type: TicketType, ticket: Ticket,
+                given: dict[str, str]) -> None:
+    if not given:
+        return
+    typed = custom_values(snap, ticket_type, given, defaults=False)
+    custom = ticket.get("fields")
+    if custom is None:
+        custom = yamlio.flow_map({})
+        ticket.set("fields", custom)
+    for key, value in typed.items():
+        if value is None:
+            custom.pop(key, None)
+        else:
+            custom[key] = value
 
 
 def _coerce(key: str, text: str) -> Any:
@@ -202,9 +281,11 @@ def _coerce(key: str, text: str) -> Any:
         return yamlio.seq([item.strip() for item in text.split(",") if item.strip()])
     if key == "submitter":
         return yamlio.flow_map(parse_person(text))
+    if key == "window":
+        return changes.window_map(changes.parse_window(text))
+    if key == "risk" and text not in changes.RISKS:
+        raise UsageError(f"risk: {text!r} is not one of: {', '.join(changes.RISKS)}")
     if key == "due":
-        from gitdesk.store import parse_time
-
         try:
             return iso(parse_time(text))
         except ValueError as exc:
@@ -216,8 +297,6 @@ def _coerce(key: str, text: str) -> Any:
 def _refresh_due(config: DeskConfig, ticket: Ticket, *, explicit: bool) -> None:
     if explicit:
         return
-    from gitdesk.store import parse_time
-
     due = due_time(config, ticket.get("priority"), parse_time(str(ticket.get("created"))))
     if due is not None:
         ticket.set("due", iso(due))
@@ -225,109 +304,3 @@ def _refresh_due(config: DeskConfig, ticket: Ticket, *, explicit: bool) -> None:
         ticket.unset("due")
 
 
-@dataclass(frozen=True)
-class Move:
-    target: str
-    message: str | None = None
-    code: str | None = None
-    reason: str | None = None
-    internal: bool = False
-
-
-def transition(desk: Desk, query: str, move: Move) -> Written:
-    def apply(snap: Snapshot, ticket: Ticket, now: datetime, by: str, change: Change) -> str:
-        config = snap.config
-        workflow = config.workflow_for(ticket.type, ticket.data)
-        source = ticket.status
-        target = target_state(workflow, move.target)
-        check_move(workflow, ticket.id, source, target)
-        category = workflow.category(target)
-        if category == "resolved":
-            _resolve_fields(config, ticket, move)
-        if target == "pending" or "pending_reason" in workflow.states[target].requires:
-            check_choice(config.pending_reasons, move.reason, "--reason")
-            if move.reason:
-                ticket.set("pending_reason", move.reason)
-        elif ticket.get("pending_reason") is not None:
-            ticket.unset("pending_reason")
-        if category == "open" and workflow.category(source) != "open":
-            ticket.unset("resolution_code")
-            ticket.unset("solution")
-        ticket.set("status", target)
-        if move.message:
-            ticket.append("notes", Note(iso(now), by, move.message, move.internal).to_yaml())
-        change.trailers += [("Gitdesk-From", source), ("Gitdesk-To", target)]
-        verb = next((k for k, v in workflow.shortcuts.items() if v == target), target)
-        return f"{verb} — {move.message}" if move.message else f"{verb} ({source} -> {target})"
-
-    return _edit(desk, query, "transition", apply)
-
-
-def _resolve_fields(config: DeskConfig, ticket: Ticket, move: Move) -> None:
-    if move.code is None and ticket.get("resolution_code") is None:
-        codes = ", ".join(config.resolution_codes)
-        raise RuleViolation(f"{ticket.id}: resolving needs a resolution code (--code)",
-                            hint=f"codes: {codes}")
-    if move.code is not None:
-        if config.resolution_codes and move.code not in config.resolution_codes:
-            raise RuleViolation(f"--code: {move.code!r} is not a resolution code",
-                                hint=f"codes: {', '.join(config.resolution_codes)}")
-        ticket.set("resolution_code", move.code)
-    if not move.message and not ticket.get("solution"):
-        raise RuleViolation(f"{ticket.id}: resolving needs a note saying what was done (-m TEXT)")
-    if move.message:
-        ticket.set("solution", move.message)
-
-
-def link(desk: Desk, query: str, rel: str, other: str, *, remove: bool = False) -> Written:
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
-        ticket = snap.ticket(query)
-        verb = "unlink" if remove else "link"
-        change = Change(subject="", action=verb)
-        if remove:
-            target = _unlink(snap, change, ticket, rel, other)
-        else:
-            target = _link(snap, change, ticket, rel, other)
-        change.subject = f"{ticket.id}: {verb} — {rel} {target}"
-        change.put(ticket)
-        return change
-
-    return desk.commit(build)
-
-
-def _link(snap: Snapshot, change: Change, ticket: Ticket, rel: str, other_query: str) -> str:
-    config = snap.config
-    if rel not in config.link_types:
-        raise UsageError(f"{rel!r} is not a link type",
-                         hint=f"link types: {', '.join(config.link_types)}")
-    other = snap.ticket(other_query)
-    if other.id == ticket.id:
-        raise RuleViolation(f"{ticket.id} cannot be linked to itself")
-    if Link(rel, other.id) in ticket.links():
-        raise RuleViolation(f"{ticket.id} already has {rel} {other.id}")
-    ticket.append("links", Link(rel, other.id).to_yaml())
-    other.append("links", Link(config.link_types[rel], ticket.id).to_yaml())
-    change.put(other)
-    return other.id
-
-
-def _unlink(snap: Snapshot, change: Change, ticket: Ticket, rel: str, other_query: str) -> str:
-    config = snap.config
-    other = snap.ticket(other_query)
-    if Link(rel, other.id) not in ticket.links():
-        present = ", ".join(f"{x.rel} {x.id}" for x in ticket.links()) or "none"
-        raise RuleViolation(f"{ticket.id} has no link {rel} {other.id}", hint=f"links: {present}")
-    _drop_link(ticket, Link(rel, other.id))
-    _drop_link(other, Link(config.link_types.get(rel, rel), ticket.id))
-    change.put(other)
-    return other.id
-
-
-def _drop_link(ticket: Ticket, gone: Link) -> None:
-    links = ticket.get("links")
-    if links is None:
-        return
-    for i, item in enumerate(list(links)):
-        if isinstance(item, dict) and item.get("rel") == gone.rel and item.get("id") == gone.id:
-            del links[i]
-            return

@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from gitdesk import fields as custom
 from gitdesk import schema, yamlio
+from gitdesk.catalog import RequestType, RiskModel, StandardChange, parse_catalog, parse_risk
 from gitdesk.errors import InvalidFile
+from gitdesk.fields import CustomField
 
 CONFIG_PATH = ".gitdesk/config.yaml"
 POLICY_PATH = ".gitdesk/policy.yaml"
@@ -25,6 +28,7 @@ class State:
     name: str
     category: str
     requires: tuple[str, ...] = ()
+    approval: bool = False  # entering it needs satisfied approval levels
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class TicketType:
     title: str
     workflow: str | WorkflowChoice
     categories: dict[str, tuple[str, ...]]
+    fields: tuple[CustomField, ...] = ()
+
+    def field(self, field_id: str) -> CustomField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,11 @@ class DeskConfig:
     resolution_codes: tuple[str, ...]
     pending_reasons: tuple[str, ...]
     link_types: dict[str, str]
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    catalog: dict[str, RequestType] = field(default_factory=dict)
+    standard_changes: dict[str, StandardChange] = field(default_factory=dict)
+    risk: RiskModel | None = None
+    outcomes: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def type_for_prefix(self, prefix: str) -> TicketType | None:
         for ticket_type in self.types.values():
@@ -94,6 +106,8 @@ class DeskConfig:
             return self.workflows[choice]
         key = data.get(choice.field) if hasattr(data, "get") else None
         key = key if key is not None else choice.default
+        if isinstance(key, bool):
+            key = "true" if key else "false"
         name = choice.map.get(str(key)) if key is not None else None
         if name is None:
             valid = ", ".join(choice.map)
@@ -121,6 +135,14 @@ class Group:
     name: str
     members: tuple[str, ...]
     manager: str | None
+    escalation: tuple[str, ...] = ()
+
+    def escalation_contact(self, level: int) -> str | None:
+        """Who a hierarchic escalation to `level` (1, 2, ...) goes to."""
+        chain = self.escalation or ((self.manager,) if self.manager else ())
+        if not chain:
+            return None
+        return chain[min(level, len(chain)) - 1]
 
 
 @dataclass(frozen=True)
@@ -192,7 +214,8 @@ def parse_config(data: bytes, path: str = CONFIG_PATH) -> DeskConfig:
 def _build_config(raw: dict[str, Any]) -> DeskConfig:
     workflows = {}
     for name, wf in raw["workflows"].items():
-        states = {s: State(s, spec["category"], tuple(spec.get("requires", [])))
+        states = {s: State(s, spec["category"], tuple(spec.get("requires", [])),
+                           bool(spec.get("approval", False)))
                   for s, spec in wf["states"].items()}
         workflows[name] = Workflow(
             name=name, initial=wf["initial"], states=states,
@@ -206,7 +229,8 @@ def _build_config(raw: dict[str, Any]) -> DeskConfig:
         types[name] = TicketType(
             name=name, prefix=spec["prefix"], title=spec.get("title", name.title()),
             workflow=choice,
-            categories={k: tuple(v) for k, v in (spec.get("categories") or {}).items()})
+            categories={k: tuple(v) for k, v in (spec.get("categories") or {}).items()},
+            fields=tuple(CustomField.from_raw(f) for f in spec.get("fields", [])))
     priorities = {name: Priority(name, parse_duration(p["target"]) if p.get("target") else None)
                   for name, p in raw["priorities"].items()}
     return DeskConfig(
@@ -217,7 +241,12 @@ def _build_config(raw: dict[str, Any]) -> DeskConfig:
         severities=tuple(raw.get("severities", [])),
         resolution_codes=tuple(raw.get("resolution_codes", [])),
         pending_reasons=tuple(raw.get("pending_reasons", [])),
-        link_types=dict(raw.get("link_types", {})), raw=raw)
+        link_types=dict(raw.get("link_types", {})),
+        catalog=parse_catalog(raw.get("request_catalog") or {}, parse_duration),
+        standard_changes={k: StandardChange(k, dict(v))
+                          for k, v in (raw.get("standard_changes") or {}).items()},
+        risk=parse_risk(raw.get("risk_questionnaire")),
+        outcomes=tuple(raw.get("change_outcomes", [])), raw=raw)
 
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -229,6 +258,7 @@ def _consistency(raw: dict[str, Any]) -> list[Problem]:
         errors += _workflow_problems(name, wf)
     errors += _type_problems(raw)
     errors += _priority_problems(raw)
+    errors += _catalog_problems(raw)
     links = raw.get("link_types", {})
     for rel, inverse in links.items():
         if links.get(inverse) != rel:
@@ -264,6 +294,7 @@ def _type_problems(raw: dict[str, Any]) -> list[Problem]:
             errors.append((("types", name, "prefix"),
                            f"prefix {spec['prefix']!r} is also used by {prefixes[spec['prefix']]}"))
         prefixes[spec["prefix"]] = name
+        errors += _field_problems(raw, name, spec)
         wf = spec["workflow"]
         names = [wf] if isinstance(wf, str) else list(wf["map"].values())
         for wf_name in names:
@@ -274,6 +305,53 @@ def _type_problems(raw: dict[str, Any]) -> list[Problem]:
             errors.append((("types", name, "workflow", "default"),
                            f"{wf['default']!r} is not a key of map"))
     return errors
+
+
+def _type_states(raw: dict[str, Any], spec: dict[str, Any]) -> set[str]:
+    wf = spec["workflow"]
+    names = [wf] if isinstance(wf, str) else list(wf["map"].values())
+    states: set[str] = set()
+    for wf_name in names:
+        states |= set(raw["workflows"].get(wf_name, {}).get("states", {}))
+    return states
+
+
+def _field_problems(raw: dict[str, Any], name: str, spec: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    states = _type_states(raw, spec)
+    seen: set[str] = set()
+    for i, definition in enumerate(spec.get("fields", [])):
+        base: tuple[str | int, ...] = ("types", name, "fields", i)
+        if definition["id"] in seen:
+            errors.append(((*base, "id"), f"field {definition['id']!r} is declared twice"))
+        seen.add(definition["id"])
+        for sub_path, message in custom.definition_problems(definition):
+            errors.append(((*base, *sub_path), message))
+        for state in definition.get("required_in", []):
+            if state not in states:
+                errors.append(((*base, "required_in"), f"unknown state {state!r}"))
+    return errors
+
+
+def _catalog_problems(raw: dict[str, Any]) -> list[Problem]:
+    errors: list[Problem] = []
+    for rid, spec in (raw.get("request_catalog") or {}).items():
+        try:
+            if spec.get("target"):
+                parse_duration(spec["target"])
+        except ValueError as exc:
+            errors.append((("request_catalog", rid, "target"), str(exc)))
+    for sid, spec in (raw.get("standard_changes") or {}).items():
+        for key in spec:
+            if key not in STANDARD_CHANGE_KEYS:
+                errors.append((("standard_changes", sid, key),
+                               f"not a change field (known: {', '.join(STANDARD_CHANGE_KEYS)})"))
+    return errors
+
+
+STANDARD_CHANGE_KEYS = ("summary", "description", "category", "subcategory", "ci", "cis",
+                        "services", "risk", "implementation_plan", "backout_plan", "test_plan",
+                        "group", "assignee", "duration")
 
 
 def _priority_problems(raw: dict[str, Any]) -> list[Problem]:
@@ -317,6 +395,9 @@ def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
                 errors.append((("groups", gname, "members", i), f"unknown person {member!r}"))
         if group.get("manager") and group["manager"] not in people:
             errors.append((("groups", gname, "manager"), f"unknown person {group['manager']!r}"))
+        for i, person in enumerate(group.get("escalation", [])):
+            if person not in people:
+                errors.append((("groups", gname, "escalation", i), f"unknown person {person!r}"))
     for i, admin in enumerate(raw["admins"]):
         if admin not in people:
             errors.append((("admins", i), f"unknown person {admin!r}"))
@@ -325,6 +406,7 @@ def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
     return Policy(
         people={pid: Person(pid, p["name"], p.get("email"), tuple(p.get("keys", [])))
                 for pid, p in people.items()},
-        groups={g: Group(g, tuple(s["members"]), s.get("manager"))
+        groups={g: Group(g, tuple(s["members"]), s.get("manager"),
+                         tuple(s.get("escalation", [])))
                 for g, s in raw["groups"].items()},
         admins=tuple(raw["admins"]), rules=tuple(raw.get("rules", [])))

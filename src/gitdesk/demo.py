@@ -1,10 +1,49 @@
 """The demo desk: a scenario of gitdesk commands replayed with back-dated dates.
 
-The scenario (examples/repo/scenario.yaml, shipped in the package) lists
-people and groups, then steps: `{day, time, as, run, save}`. `day` counts days
-before the demo's end date; `run` is a gitdesk command line in which `$name`
-stands for an ID saved by an earlier step. A `background` block adds
-deterministic filler tickets (seeded random choices from its lists).
+The scenario is examples/repo/scenario.yaml (shipped in the wheel as
+templates/demo-scenario.yaml). Its format:
+
+```yaml
+start: {day: 60, time: "08:00"}   # the desk is initialised then, by `admin`
+admin: maria                      # a person id: the policy's admin
+people:                           # the policy's people (role: documentation only)
+  maria: {name: Maria Santos, email: maria.santos@example.org, role: IT service manager}
+groups:                           # the policy's groups; description/escalation optional
+  servers: {members: [sam, lena], manager: maria}
+steps:                            # the story, in any order: the runner sorts by time
+  - {day: 58, time: "02:14", as: monitor, save: inc1,
+     run: open incident -s "Web server not rendering pages" --ci web01}
+  - {day: 58, time: "07:40", as: hans, run: assign $inc1 sam --group servers}
+background:                       # filler tickets, deterministic for a given seed
+  seed: 7
+  min_day: 2                      # opening days drawn from [min_day, max_day]
+  max_day: 57
+  tickets:
+    - as: hans
+      day: 3                      # optional: fixed instead of drawn (time likewise)
+      open: open request -s "New laptop" --category Hardware
+      then:
+        - {after_days: 0, as: hans, run: assign $self amira}
+        - {after_days: 2, as: amira, run: resolve $self --code fixed -m "Delivered"}
+```
+
+- `day` counts days before the demo's end; `time` is "HH:MM" (default 09:00),
+  UTC. Every step is run at that moment: the GIT_AUTHOR_* and GIT_COMMITTER_*
+  variables carry the person's name, email and the date, so every commit,
+  `created` stamp and note is back-dated as an import would do it.
+- `run` is a gitdesk command line (shell quoting; no `gitdesk` and no
+  `--repo`). `$name` anywhere in it stands for the stdout of an earlier step
+  saved with `save: name` (for `open`, the new ID); `$$` is a literal `$`. A
+  name used before it is saved is an error.
+- Steps run in time order; steps at the same minute run in file order (steps
+  first, then background). The whole timeline ends at or before the end date
+  (`--until`, default now): if a step of the last day lies after it, the
+  timeline moves back by whole days.
+- Background tickets: `open` runs at the drawn day and time (08:00-16:59) and
+  is saved as `$self`; `then` steps run `after_days` after the opening day
+  (never after the end), at their own `time` or, on the same day as the
+  ticket's previous step, 10-90 minutes after it (else 08:00-17:59).
+- The first failing step stops the build with the command's own error.
 """
 
 from __future__ import annotations
@@ -13,8 +52,10 @@ import contextlib
 import io
 import os
 import random
+import re
 import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -22,13 +63,17 @@ from typing import Any
 
 import click
 
-from gitdesk import yamlio
-from gitdesk.config import POLICY_PATH
-from gitdesk.errors import GitdeskError
-from gitdesk.init import init_desk
-from gitdesk.store import Change, Desk
+from gitdesk import gitio, yamlio
+from gitdesk.config import CONFIG_PATH, POLICY_PATH
+from gitdesk.errors import GitdeskError, UsageError
+from gitdesk.init import GITATTRIBUTES, template_file
+from gitdesk.store import Change, Desk, Snapshot
 
 SCENARIO_NAME = "demo-scenario.yaml"
+TEMPLATE = "itil"
+LATEST_MINUTE = 18 * 60 + 59  # drawn background times stay inside the working day
+_VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def scenario_text() -> bytes:
@@ -40,6 +85,21 @@ def scenario_text() -> bytes:
         return source.read_bytes()
     raise GitdeskError("the demo scenario is missing from this installation",
                        hint="reinstall gitdesk (pip install .)")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the scenario, placed on the timeline."""
+
+    day: int
+    minute: int
+    who: str
+    run: str
+    save: str | None
+    where: str  # e.g. "steps[3]" or "background.tickets[2].then[0]", for errors
+
+    def at(self, anchor: datetime) -> datetime:
+        return anchor - timedelta(days=self.day) + timedelta(minutes=self.minute)
 
 
 @contextlib.contextmanager
@@ -61,91 +121,213 @@ def _as(person: dict[str, str], when: datetime) -> Iterator[None]:
 
 
 def run_command(repo: Path, args: list[str]) -> str:
-    """Run one gitdesk command in-process; returns its stdout."""
+    """Run one gitdesk command in-process; returns its stdout.
+
+    A failure raises GitdeskError carrying what the command wrote to stderr.
+    """
     from gitdesk.cli import cli
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    out, err = io.StringIO(), io.StringIO()
+    failure: str | None = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk",
                      standalone_mode=False)
         except click.exceptions.Exit as exc:
             if exc.exit_code:
-                raise GitdeskError(f"gitdesk {shlex.join(args)} exited {exc.exit_code}") \
-                    from exc
+                failure = f"exit {exc.exit_code}"
+        except click.ClickException as exc:
+            failure = exc.format_message()
+        except click.exceptions.Abort:
+            failure = "aborted"
+    if failure is not None:
+        said = err.getvalue().strip()
+        raise GitdeskError(f"gitdesk {shlex.join(args)}: {said or failure}")
+    if err.getvalue():
+        click.echo(err.getvalue(), err=True, nl=False)
     return out.getvalue()
 
 
-def build(path: Path, *, until: datetime | None = None) -> Desk:
-    scenario = yamlio.plain(yamlio.load(scenario_text(), "scenario.yaml"))
-    end = (until or datetime.now(UTC)).replace(second=0, microsecond=0)
-    people = scenario["people"]
-    first = people[scenario["admin"]]
-    start = _when(end, scenario["start"])
-    with _as(first, start):
-        if path.exists() and any(path.iterdir()):
-            raise GitdeskError(f"{path} exists and is not empty", hint="give a new directory")
-        desk, _ = init_desk(path)
-        _write_policy(desk, scenario)
+def load_scenario(text: bytes | None = None) -> dict[str, Any]:
+    data = yamlio.plain(yamlio.load(scenario_text() if text is None else text,
+                                    "scenario.yaml"))
+    if not isinstance(data, dict):
+        raise GitdeskError("scenario.yaml: expected a mapping")
+    for key in ("admin", "people", "groups", "start"):
+        if key not in data:
+            raise GitdeskError(f"scenario.yaml: {key!r} is missing")
+    people = data["people"]
+    for pid, person in people.items():
+        if not isinstance(person, dict) or not person.get("name") or not person.get("email"):
+            raise GitdeskError(f"scenario.yaml: people.{pid}: needs name and email")
+    if data["admin"] not in people:
+        raise GitdeskError(f"scenario.yaml: admin {data['admin']!r} is not one of the people")
+    return data
+
+
+def build(path: Path, *, until: datetime | None = None,
+          scenario: dict[str, Any] | None = None) -> Desk:
+    """Build the demo desk at path (a new or empty directory); returns it."""
+    scenario = load_scenario() if scenario is None else scenario
+    end = (until or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    people: dict[str, dict[str, str]] = scenario["people"]
+    steps = plan(scenario)
+    for step in steps:
+        if step.who not in people:
+            raise GitdeskError(f"scenario.yaml: {step.where}: as: {step.who!r} is not one "
+                               "of the people")
+    start = _step(scenario["start"], "start", who=scenario["admin"], run="")
+    anchor = _anchor(end, [start, *steps])
+    if path.exists() and any(path.iterdir()):
+        raise UsageError(f"{path} exists and is not empty", hint="give a new directory")
+    with _as(people[scenario["admin"]], start.at(anchor)):
+        desk = _init(path, scenario)
     saved: dict[str, str] = {}
-    for step in _steps(scenario):
-        when = _when(end, step)
-        args = [saved.get(a[1:], a) if a.startswith("$") else a for a in shlex.split(step["run"])]
-        with _as(people[step["as"]], when):
+    for step in sorted(steps, key=lambda s: s.at(anchor)):
+        args = [_substitute(arg, saved, step) for arg in shlex.split(step.run)]
+        with _as(people[step.who], step.at(anchor)):
             try:
                 output = run_command(path, args)
             except GitdeskError as exc:
-                raise GitdeskError(f"demo step {step['run']!r} failed: {exc}") from exc
-        if step.get("save"):
-            saved[step["save"]] = output.strip()
+                raise GitdeskError(f"demo {step.where} (day {step.day}, as {step.who}) "
+                                   f"failed: {exc}") from exc
+        if step.save:
+            saved[step.save] = output.strip()
     return desk
 
 
-def _when(end: datetime, step: dict[str, Any]) -> datetime:
-    hours, _, minutes = str(step.get("time", "09:00")).partition(":")
-    day = (end - timedelta(days=int(step["day"]))).replace(hour=int(hours), minute=int(minutes))
-    return min(day, end)
-
-
-def _write_policy(desk: Desk, scenario: dict[str, Any]) -> None:
-    policy = yamlio.block_map({"version": 1})
-    policy["people"] = yamlio.block_map({
-        pid: yamlio.flow_map({"name": p["name"], "email": p["email"], "keys": []})
-        for pid, p in scenario["people"].items()})
-    policy["groups"] = yamlio.block_map({
-        name: yamlio.flow_map({"members": yamlio.seq(g["members"]), "manager": g["manager"]})
-        for name, g in scenario["groups"].items()})
-    policy["admins"] = yamlio.seq([scenario["admin"]])
-    policy["rules"] = yamlio.seq()
-
-    def change(*_: Any) -> Change:
-        result = Change(subject="Demo desk: people and groups", action="policy")
-        result.files[POLICY_PATH] = yamlio.dump(policy)
-        return result
-
-    desk.commit(change)
-
-
-def _steps(scenario: dict[str, Any]) -> list[dict[str, Any]]:
-    steps = list(scenario.get("steps", []))
+def plan(scenario: dict[str, Any]) -> list[Step]:
+    """Every step of the scenario, steps first, then background (stable order)."""
+    steps = [_step(raw, f"steps[{i}]") for i, raw in enumerate(scenario.get("steps") or [])]
     background = scenario.get("background")
     if background:
         steps += _background(background)
-    return sorted(steps, key=lambda s: (-int(s["day"]), str(s.get("time", "09:00"))))
+    names = [s.save for s in steps if s.save]
+    doubles = sorted({n for n in names if names.count(n) > 1})
+    if doubles:
+        raise GitdeskError(f"scenario.yaml: saved more than once: {', '.join(doubles)}")
+    return steps
 
 
-def _background(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def _step(raw: dict[str, Any], where: str, **defaults: str) -> Step:
+    if not isinstance(raw, dict):
+        raise GitdeskError(f"scenario.yaml: {where}: expected a mapping")
+    values = {**defaults, **{k: v for k, v in raw.items() if k in ("as", "run")}}
+    missing = [k for k in ("day", "as", "run") if k not in raw and k not in values]
+    if "day" not in raw:
+        missing.insert(0, "day")
+    if missing:
+        raise GitdeskError(f"scenario.yaml: {where}: {', '.join(dict.fromkeys(missing))} "
+                           "missing")
+    return Step(day=int(raw["day"]), minute=_minute(raw.get("time", "09:00"), where),
+                who=str(values["as"]), run=str(values["run"]),
+                save=str(raw["save"]) if raw.get("save") else None, where=where)
+
+
+def _minute(text: Any, where: str) -> int:
+    match = _TIME.match(str(text))
+    if not match:
+        raise GitdeskError(f"scenario.yaml: {where}: time {text!r} is not HH:MM")
+    return int(match[1]) * 60 + int(match[2])
+
+
+def _anchor(end: datetime, steps: list[Step]) -> datetime:
+    """Midnight of the demo's last day: the latest step lies at or before end."""
+    anchor = end.replace(hour=0, minute=0)
+    latest = max(steps, key=lambda s: (-s.day, s.minute))
+    while latest.at(anchor) > end:
+        anchor -= timedelta(days=1)
+    return anchor
+
+
+def _substitute(arg: str, saved: dict[str, str], step: Step) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match[1]
+        if name == "$":
+            return "$"
+        if name not in saved:
+            raise GitdeskError(f"demo {step.where}: ${name} is not saved by an earlier step",
+                               hint=f"saved so far: {', '.join(saved) or 'none'}")
+        return saved[name]
+
+    return _VARIABLE.sub(value, arg)
+
+
+def _init(path: Path, scenario: dict[str, Any]) -> Desk:
+    """One first commit: the template's config with the scenario's policy.
+
+    Trust in .gitdesk/policy.yaml starts at its first commit, so the people
+    and groups are written there rather than by a later (unsigned) commit.
+    """
+    repo = gitio.init_repo(path, branch="main")
+    desk = Desk(repo, gitio.resolve_ref(repo, None))
+
+    def change(snap: Snapshot, *_: Any) -> Change:
+        result = Change(subject=f"Initialise desk ({TEMPLATE} template) with the demo's "
+                                "people and groups", action="init")
+        result.files[CONFIG_PATH] = template_file(TEMPLATE, "config.yaml")
+        result.files[POLICY_PATH] = yamlio.dump(_policy(scenario))
+        result.files[".gitattributes"] = GITATTRIBUTES.encode()
+        return result
+
+    desk.commit(change)
+    return desk
+
+
+def _policy(scenario: dict[str, Any]) -> Any:
+    policy = yamlio.block_map({"version": 1})
+    policy["people"] = yamlio.block_map({
+        pid: yamlio.flow_map({"name": p["name"], "email": p["email"], "keys": yamlio.seq()})
+        for pid, p in scenario["people"].items()})
+    groups = {}
+    for name, group in scenario["groups"].items():
+        entry: dict[str, Any] = {}
+        if group.get("description"):
+            entry["description"] = group["description"]
+        entry["members"] = yamlio.seq(group.get("members") or [])
+        if group.get("manager"):
+            entry["manager"] = group["manager"]
+        if group.get("escalation"):
+            entry["escalation"] = yamlio.seq(group["escalation"])
+        groups[name] = yamlio.flow_map(entry)
+    policy["groups"] = yamlio.block_map(groups)
+    policy["admins"] = yamlio.seq([scenario["admin"]])
+    policy["rules"] = yamlio.seq()
+    return policy
+
+
+def _background(spec: dict[str, Any]) -> list[Step]:
     """Deterministic filler: each item opens a ticket and walks part of its life."""
     rng = random.Random(spec.get("seed", 1))
-    steps: list[dict[str, Any]] = []
-    for n, item in enumerate(spec["tickets"]):
-        day = rng.randint(spec.get("min_day", 1), spec.get("max_day", 58))
-        hour = rng.randint(8, 16)
+    low, high = int(spec.get("min_day", 1)), int(spec.get("max_day", 58))
+    steps: list[Step] = []
+    for n, item in enumerate(spec.get("tickets") or []):
+        where = f"background.tickets[{n}]"
+        if not isinstance(item, dict) or "open" not in item or "as" not in item:
+            raise GitdeskError(f"scenario.yaml: {where}: needs as and open")
+        # Draw for every item, fixed or not, so editing one item moves no other.
+        drawn_day, drawn_minute = rng.randint(low, high), rng.randint(8 * 60, 17 * 60 - 1)
+        day = int(item.get("day", drawn_day))
+        minute = _minute(item["time"], where) if "time" in item else drawn_minute
         name = f"bg{n}"
-        steps.append({"day": day, "time": f"{hour:02d}:{rng.randint(0, 59):02d}",
-                      "as": item["as"], "run": item["open"], "save": name})
-        for k, follow in enumerate(item.get("then", [])):
-            later = max(0, day - follow.get("after_days", 0))
-            steps.append({"day": later, "time": f"{min(hour + 1 + k, 23):02d}:{(7 * k) % 60:02d}",
-                          "as": follow["as"], "run": follow["run"].replace("$self", f"${name}")})
+        steps.append(Step(day, minute, str(item["as"]), str(item["open"]), name, where))
+        for k, follow in enumerate(item.get("then") or []):
+            here = f"{where}.then[{k}]"
+            if not isinstance(follow, dict) or "run" not in follow or "as" not in follow:
+                raise GitdeskError(f"scenario.yaml: {here}: needs as and run")
+            gap, fresh = rng.randint(10, 90), rng.randint(8 * 60, LATEST_MINUTE - 60)
+            later = max(0, day - int(follow.get("after_days", 0)))
+            if later > day:
+                raise GitdeskError(f"scenario.yaml: {here}: after_days must not be negative")
+            if "time" in follow:
+                at = _minute(follow["time"], here)
+            elif later == day:
+                at = min(minute + gap, LATEST_MINUTE)
+            else:
+                at = fresh
+            if (later, -at) > (day, -minute):
+                raise GitdeskError(f"scenario.yaml: {here}: comes before the step it follows")
+            day, minute = later, at
+            run = re.sub(r"\$self\b", f"${name}", str(follow["run"]))
+            steps.append(Step(day, minute, str(follow["as"]), run, None, here))
     return steps

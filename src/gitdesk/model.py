@@ -14,10 +14,12 @@ KEY_ORDER = (
     "impact", "urgency", "priority", "priority_override", "severity", "major", "category",
     "subcategory", "ci", "assignee", "group", "submitter", "created", "due", "pending_reason",
     "resolution_code", "solution", "symptom", "root_cause", "workaround", "known_error",
-    "risk", "window", "cis", "services", "implementation_plan", "backout_plan", "test_plan",
-    "escalation", "links", "fields", "notes", "events", "approvals",
+    "standard_change", "approval_required", "risk", "risk_answers", "window", "cis", "services",
+    "implementation_plan", "backout_plan", "test_plan", "outcome", "escalation", "links",
+    "fields", "notes", "events", "approvals",
 )
-IMMUTABLE = ("id", "uid", "type", "created")
+IMMUTABLE = ("id", "uid", "type", "created", "change_type", "request_type",
+             "approval_required")
 APPEND_ONLY = ("notes", "events", "approvals")
 TEXT_KEYS = ("description", "solution", "symptom", "root_cause", "workaround",
              "implementation_plan", "backout_plan", "test_plan")

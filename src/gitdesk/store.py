@@ -22,7 +22,7 @@ from gitdesk import gitio, ids, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig, Policy, parse_config, parse_policy
 from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleViolation
 from gitdesk.model import Ticket, ticket_path
-from gitdesk.verify import Violation, check_change
+from gitdesk.verify import Rules, Violation, check_change
 
 MAX_ATTEMPTS = 8
 
@@ -260,8 +260,10 @@ class Desk:
         return Written(commit=oid, change=change)
 
     def _verify(self, snap: Snapshot, change: Change) -> None:
-        config = snap.config if snap.commit is not None and CONFIG_PATH not in change.files \
-            else parse_config(change.files[CONFIG_PATH] or b"")
+        if CONFIG_PATH in change.files or snap.commit is None:
+            rules = Rules(parse_config(change.files[CONFIG_PATH] or b""))
+        else:
+            rules = Rules(snap.config, snap.policy)
         problems: list[Violation] = []
         for path, data in change.files.items():
             if not path.startswith("tickets/"):
@@ -269,7 +271,7 @@ class Desk:
             old_data = snap.read(path)
             old = yamlio.load(old_data, path) if old_data is not None else None
             new = yamlio.load(data, path) if data is not None else None
-            problems += check_change(config, path, old, new)
+            problems += check_change(rules, path, old, new)
         if problems:
             first = problems[0]
             raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)

@@ -7,11 +7,13 @@ made by other means.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gitdesk import ids, schema
-from gitdesk.config import DeskConfig, Workflow, locate
+from gitdesk.approvals import approvers_of, required_levels, shortfalls
+from gitdesk.config import DeskConfig, Policy, Workflow, locate
 from gitdesk.errors import InvalidFile
 from gitdesk.model import APPEND_ONLY, IMMUTABLE, ticket_path
 
@@ -87,6 +89,7 @@ def _vocabulary(config: DeskConfig, workflow: Workflow, path: str,
                 path, "vocabulary", f"subcategory: {data['subcategory']!r} is not in {category}",
                 hint=f"one of: {', '.join(categories[category])}",
                 line=locate(data, ("subcategory",))))
+    problems += _type_vocabulary(config, path, data)
     for i, link in enumerate(data.get("links") or []):
         if config.link_types and link["rel"] not in config.link_types:
             problems.append(Violation(path, "vocabulary", f"links.{i}.rel: unknown {link['rel']!r}",
@@ -94,8 +97,18 @@ def _vocabulary(config: DeskConfig, workflow: Workflow, path: str,
     return problems
 
 
-def check_change(config: DeskConfig, path: str, old: Any, new: Any) -> list[Violation]:
+@dataclass(frozen=True)
+class Rules:
+    """What a change is checked against: the desk's config and policy of the parent."""
+
+    config: DeskConfig
+    policy: Policy | None = None
+    approvers: Callable[[Any], list[str]] = approvers_of
+
+
+def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]:
     """Rules for one ticket file changed by one commit (old or new may be None)."""
+    config = rules.config
     if new is None:
         if old is None:
             return []
@@ -110,7 +123,7 @@ def check_change(config: DeskConfig, path: str, old: Any, new: Any) -> list[Viol
             problems.append(Violation(path, "workflow",
                                       f"a new {new['type']} starts in {workflow.initial}, "
                                       f"not {new['status']}"))
-        return problems + _required(workflow, path, new)
+        return problems + _required(config, workflow, path, new)
     for key in IMMUTABLE:
         if old.get(key) != new.get(key):
             problems.append(Violation(path, "immutable", f"{key} cannot change "
@@ -122,11 +135,14 @@ def check_change(config: DeskConfig, path: str, old: Any, new: Any) -> list[Viol
                                       f"{key} are append-only: an existing entry was "
                                       "changed or removed"))
     if old.get("status") != new.get("status"):
-        problems += check_transition(workflow, path, str(old.get("status")), new)
+        problems += check_transition(rules, workflow, path, str(old.get("status")), new)
+    else:
+        problems += _required(config, workflow, path, new)
     return problems
 
 
-def check_transition(workflow: Workflow, path: str, source: str, new: Any) -> list[Violation]:
+def check_transition(rules: Rules, workflow: Workflow, path: str, source: str,
+                     new: Any) -> list[Violation]:
     target = str(new["status"])
     allowed = workflow.allowed(source)
     if target not in allowed:
@@ -134,12 +150,31 @@ def check_transition(workflow: Workflow, path: str, source: str, new: Any) -> li
         return [Violation(path, "workflow",
                           f"{new['id']}: cannot move from {source} to {target}",
                           hint=f"from {source} the {workflow.name} workflow allows: {choices}")]
-    return _required(workflow, path, new)
+    problems = _required(rules.config, workflow, path, new)
+    if workflow.states[target].approval:
+        problems += _approval_gate(rules, path, new)
+    return problems
 
 
-def _required(workflow: Workflow, path: str, data: Any) -> list[Violation]:
+def _approval_gate(rules: Rules, path: str, data: Any) -> list[Violation]:
+    levels = required_levels(rules.config, rules.policy, data)
+    missing = shortfalls(levels, rules.approvers(data), rules.policy)
+    if not missing:
+        return []
+    return [Violation(path, "approval",
+                      f"{data['id']}: cannot move to {data['status']}: "
+                      + "; ".join(str(m) for m in missing),
+                      hint="approvers run: gitdesk approve " + str(data["id"]))]
+
+
+def _required(config: DeskConfig, workflow: Workflow, path: str, data: Any) -> list[Violation]:
     state = workflow.states[str(data["status"])]
-    missing = [key for key in state.requires if _empty(data.get(key))]
+    missing = [key for key in state.requires if _empty(_value(data, key))]
+    ticket_type = config.types.get(str(data["type"]))
+    for definition in ticket_type.fields if ticket_type else ():
+        if state.name in definition.required_in and \
+                _empty((data.get("fields") or {}).get(definition.id)):
+            missing.append(f"fields.{definition.id}")
     if not missing:
         return []
     return [Violation(path, "required",
@@ -147,12 +182,50 @@ def _required(workflow: Workflow, path: str, data: Any) -> list[Violation]:
                       hint=REQUIRED_HINTS.get(state.name))]
 
 
+def _value(data: Any, key: str) -> Any:
+    if key.startswith("fields."):
+        return (data.get("fields") or {}).get(key[7:])
+    return data.get(key)
+
+
 REQUIRED_HINTS = {
     "resolved": "give --code CODE and -m TEXT (the solution)",
     "pending": "give --reason REASON",
     "assigned": "give an assignee: gitdesk assign ID WHO",
+    "authorize": "set the plans, risk and window: gitdesk set CHG-... "
+                 "implementation_plan=... backout_plan=... test_plan=... risk=... "
+                 "window=START/END",
+    "scheduled": "set the window: gitdesk set CHG-... window=START/END",
+    "closed": "give the review outcome: --outcome successful|failed",
 }
 
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def _type_vocabulary(config: DeskConfig, path: str, data: Any) -> list[Violation]:
+    problems = []
+    request_type = data.get("request_type")
+    if request_type is not None and config.catalog and request_type not in config.catalog:
+        problems.append(Violation(path, "vocabulary",
+                                  f"request_type: {request_type!r} is not in the catalog",
+                                  hint=f"catalog: {', '.join(config.catalog)}",
+                                  line=locate(data, ("request_type",))))
+    outcome = data.get("outcome")
+    if outcome is not None and config.outcomes and outcome not in config.outcomes:
+        problems.append(Violation(path, "vocabulary", f"outcome: unknown {outcome!r}",
+                                  hint=f"one of: {', '.join(config.outcomes)}",
+                                  line=locate(data, ("outcome",))))
+    ticket_type = config.types[str(data["type"])]
+    for key, value in (data.get("fields") or {}).items():
+        definition = ticket_type.field(str(key))
+        why = definition.problem(value) if definition is not None else None
+        if why:
+            problems.append(Violation(path, "fields", f"fields.{key}: {why}",
+                                      line=locate(data, ("fields", key))))
+    window = data.get("window")
+    if window and str(window.get("end")) < str(window.get("start")):
+        problems.append(Violation(path, "window", "window: end is before start",
+                                  line=locate(data, ("window",))))
+    return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gitdesk import actions
+from gitdesk import linking
 from gitdesk.commands._common import desk_of
 
 
@@ -15,7 +15,7 @@ from gitdesk.commands._common import desk_of
 @click.pass_context
 def link(ctx: click.Context, ticket: str, rel: str, other: str) -> None:
     """Link two tickets (the other end gets the inverse link)."""
-    actions.link(desk_of(ctx), ticket, rel, other)
+    linking.link(desk_of(ctx), ticket, rel, other)
 
 
 @click.command("unlink", epilog="Example:\n  gitdesk unlink INC-7Q2K caused-by PRB-3MZ8")
@@ -25,7 +25,7 @@ def link(ctx: click.Context, ticket: str, rel: str, other: str) -> None:
 @click.pass_context
 def unlink(ctx: click.Context, ticket: str, rel: str, other: str) -> None:
     """Remove a link from both tickets."""
-    actions.link(desk_of(ctx), ticket, rel, other, remove=True)
+    linking.link(desk_of(ctx), ticket, rel, other, remove=True)
 
 
 COMMANDS = [link, unlink]

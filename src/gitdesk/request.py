@@ -1,0 +1,44 @@
+"""Service request fulfilment: requests come from the catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gitdesk.catalog import RequestType
+from gitdesk.config import DeskConfig
+from gitdesk.errors import UsageError
+
+FLAG_NAMES = {"ci": "--ci", "submitter": "--submitter", "assignee": "--assignee",
+              "group": "--group", "category": "--category", "description": "-d/--description"}
+
+
+def catalog_entry(config: DeskConfig, request_type: str | None) -> RequestType:
+    names = ", ".join(config.catalog) or "none configured"
+    if not request_type:
+        raise UsageError("a service request needs --request-type",
+                         hint=f"catalog: {names} (see `gitdesk catalog`)")
+    entry = config.catalog.get(request_type)
+    if entry is None:
+        raise UsageError(
+            f"--request-type: {request_type!r} is not in the request catalog",
+            hint=f"catalog: {names}. A change to a system may need `gitdesk open change` "
+                 "instead")
+    return entry
+
+
+def prepare(config: DeskConfig, values: dict[str, Any], description: str | None,
+            now: datetime) -> datetime | None:
+    """Fill a new request from its catalog entry; returns its due time, if any."""
+    entry = catalog_entry(config, values.get("request_type"))
+    missing = [key for key in entry.required
+               if not (description if key == "description" else values.get(key))]
+    if missing:
+        flags = ", ".join(FLAG_NAMES.get(k, f"--field {k}=...") for k in missing)
+        raise UsageError(f"a {entry.id} request needs {flags}")
+    if entry.group:
+        values.setdefault("group", entry.group)
+    if entry.category:
+        values.setdefault("category", entry.category)
+    values["approval_required"] = entry.needs_approval
+    return now + entry.target if entry.target is not None else None
