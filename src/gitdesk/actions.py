@@ -85,11 +85,12 @@ def open_ticket(desk: Desk, request: OpenRequest) -> Written:
         }
         data["status"] = config.workflow_for(ticket_type.name, data).initial
         ticket = new_ticket(data, ticket_path(ticket_type.name, tid))
-        change = Change(subject=f"{tid}: open — {request.summary}", action="open")
-        change.put(ticket)
+        change = Change(subject=f"{tid}: open — {request.summary}", action="open",
+                        tickets=[tid])
         links = list(request.links) + [("causes", source) for source in request.sources]
         for rel, other in links:
             add_link(snap, change, ticket, rel, other)
+        change.put(ticket)
         return change
 
     return desk.commit(build)

@@ -64,9 +64,9 @@ def cli(ctx: click.Context, repo: str | None, branch: str | None) -> None:
 
 
 def _register() -> None:
-    from gitdesk.commands import doctor, history, links, setup, tickets, transitions
+    from gitdesk.commands import doctor, history, itil, links, setup, tickets, transitions
 
-    for module in (setup, tickets, transitions, links, history, doctor):
+    for module in (setup, tickets, transitions, links, history, itil, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -176,8 +176,11 @@ def build(path: Path, *, until: datetime | None = None,
         if step.who not in people:
             raise GitdeskError(f"scenario.yaml: {step.where}: as: {step.who!r} is not one "
                                "of the people")
-    start = _step(scenario["start"], "start", who=scenario["admin"], run="")
+    start = _step(scenario["start"], "start", **{"as": scenario["admin"], "run": ""})
     anchor = _anchor(end, [start, *steps])
+    early = [s for s in steps if s.at(anchor) < start.at(anchor)]
+    if early:
+        raise GitdeskError(f"scenario.yaml: {early[0].where} comes before start")
     if path.exists() and any(path.iterdir()):
         raise UsageError(f"{path} exists and is not empty", hint="give a new directory")
     with _as(people[scenario["admin"]], start.at(anchor)):
@@ -209,19 +212,16 @@ def plan(scenario: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def _step(raw: dict[str, Any], where: str, **defaults: str) -> Step:
+def _step(raw: Any, where: str, **defaults: str) -> Step:
     if not isinstance(raw, dict):
         raise GitdeskError(f"scenario.yaml: {where}: expected a mapping")
-    values = {**defaults, **{k: v for k, v in raw.items() if k in ("as", "run")}}
-    missing = [k for k in ("day", "as", "run") if k not in raw and k not in values]
-    if "day" not in raw:
-        missing.insert(0, "day")
+    values = {**defaults, **raw}
+    missing = [k for k in ("day", "as", "run") if k not in values]
     if missing:
-        raise GitdeskError(f"scenario.yaml: {where}: {', '.join(dict.fromkeys(missing))} "
-                           "missing")
-    return Step(day=int(raw["day"]), minute=_minute(raw.get("time", "09:00"), where),
+        raise GitdeskError(f"scenario.yaml: {where}: {', '.join(missing)} missing")
+    return Step(day=int(values["day"]), minute=_minute(values.get("time", "09:00"), where),
                 who=str(values["as"]), run=str(values["run"]),
-                save=str(raw["save"]) if raw.get("save") else None, where=where)
+                save=str(values["save"]) if values.get("save") else None, where=where)
 
 
 def _minute(text: Any, where: str) -> int:
@@ -322,7 +322,7 @@ def _background(spec: dict[str, Any]) -> list[Step]:
             if "time" in follow:
                 at = _minute(follow["time"], here)
             elif later == day:
-                at = min(minute + gap, LATEST_MINUTE)
+                at = max(minute, min(minute + gap, LATEST_MINUTE))
             else:
                 at = fresh
             if (later, -at) > (day, -minute):

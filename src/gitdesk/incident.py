@@ -15,16 +15,31 @@ from gitdesk.workflow import check_move
 
 
 def escalate_functional(policy: Policy, ticket: Ticket, group: str, text: str, who: str,
-                        now: datetime) -> str:
-    """Reassign to another group; the trail keeps where it came from."""
+                        now: datetime, *, assignee: str | None = None,
+                        needs_assignee: bool = False) -> str:
+    """Reassign to another group; the trail keeps where it came from.
+
+    The old assignee is cleared; a state that needs an assignee needs the new
+    group's person named with --assignee.
+    """
     if group not in policy.groups:
         raise UsageError(f"--to: {group!r} is not a group of the policy",
                          hint=f"groups: {', '.join(policy.groups)}")
     previous = ticket.get("group")
     if previous == group:
         raise RuleViolation(f"{ticket.id} is already with group {group}")
+    if assignee is not None and assignee not in policy.people:
+        raise UsageError(f"--assignee: {assignee!r} is not a person of the policy")
+    if assignee is None and needs_assignee:
+        members = ", ".join(policy.groups[group].members) or "nobody yet"
+        raise RuleViolation(f"{ticket.id} is {ticket.status}, which needs an assignee: "
+                            f"name the person in {group} with --assignee",
+                            hint=f"members of {group}: {members}")
     ticket.set("group", group)
-    ticket.unset("assignee")
+    if assignee is not None:
+        ticket.set("assignee", assignee)
+    else:
+        ticket.unset("assignee")
     ticket.append("events", yamlio.flow_map({
         "at": iso(now), "by": who, "kind": "functional-escalation",
         "from": str(previous or ""), "to": group, "text": text}))

@@ -25,9 +25,10 @@ TEXT_FIELDS = (
 )
 
 
-def show_text(data: dict[str, Any]) -> str:
+def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -> str:
     lines = [f"{data['id']}  {data['summary']}", ""]
-    width = max(len(label) for _, label in HEADER_FIELDS)
+    width = max(len(label) for label in
+                [*(label for _, label in HEADER_FIELDS), *(captions or {}).values()])
     for key, label in HEADER_FIELDS:
         if data.get(key) not in (None, "", []):
             lines.append(f"  {label:<{width}}  {cell(data[key])}")
@@ -39,13 +40,23 @@ def show_text(data: dict[str, Any]) -> str:
         lines.append(f"  {'escalation':<{width}}  level {escalation.get('level', 0)}"
                      + (f", manager {escalation['manager']}" if escalation.get("manager") else ""))
     for key, value in sorted((data.get("fields") or {}).items()):
-        lines.append(f"  {key:<{width}}  {cell(value)}")
+        label = (captions or {}).get(key, key)
+        lines.append(f"  {label:<{width}}  {cell(value)}")
     for key, title in TEXT_FIELDS:
         if data.get(key):
             lines += ["", f"{title}:", *(f"  {line}" for line in str(data[key]).splitlines())]
     if data.get("links"):
         lines += ["", "Links:"]
         lines += [f"  {link['rel']:<14} {link['id']}" for link in data["links"]]
+    trail = [e for e in data.get("events") or [] if str(e.get("kind", "")).endswith("escalation")]
+    if trail:
+        lines += ["", "Escalations:"]
+        for event in trail:
+            if event["kind"] == "functional-escalation":
+                what = f"to group {event.get('to')} (from {event.get('from') or 'none'})"
+            else:
+                what = f"level {event.get('level')} to {event.get('to')}"
+            lines.append(f"  {event['at']}  {event['by']}: {what}: {event.get('text', '')}")
     if data.get("notes"):
         lines += ["", "Notes:"]
         for note in data["notes"]:

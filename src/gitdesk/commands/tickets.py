@@ -7,12 +7,15 @@ import sys
 
 import click
 
-from gitdesk import actions, query
+from gitdesk import actions, problem, query
 from gitdesk.commands._common import desk_of, emit, format_option, parse_pairs, require
 from gitdesk.errors import UsageError
+from gitdesk.incident import escalated
 from gitdesk.index import current_rows
-from gitdesk.output import render
+from gitdesk.output import one_line, render
+from gitdesk.store import Desk
 from gitdesk.views import LIST_COLUMNS, flat_record, show_text
+from gitdesk.where import compile_where
 from gitdesk.yamlio import dump
 
 
@@ -35,18 +38,33 @@ Example:
 @click.option("--assignee")
 @click.option("--group")
 @click.option("--submitter", help='Who reported it: "Name <email>".')
-@click.option("--request-type")
-@click.option("--change-type")
+@click.option("--major", is_flag=True, default=None, help="A major incident.")
+@click.option("--request-type", help="Service requests: an entry of `gitdesk catalog`.")
+@click.option("--change-type", help="Changes: standard, normal or emergency.")
+@click.option("--standard", metavar="NAME", help="Changes: open from a standard change template.")
+@click.option("--risk", help="Changes: low, medium or high (or use `gitdesk risk`).")
+@click.option("--window", metavar="START/END", help="Changes: e.g. 2026-12-01T22:00Z/2h.")
+@click.option("--cis", help="Changes: affected CIs, comma-separated.")
+@click.option("--services", help="Changes: affected services, comma-separated.")
+@click.option("--from", "sources", multiple=True, metavar="INC-ID",
+              help="Problems: an incident it comes from (repeatable).")
 @click.option("--field", "custom", multiple=True, metavar="KEY=VALUE", help="A custom field.")
 @click.option("--link", "links", multiple=True, metavar="REL:ID", help="e.g. caused-by:PRB-3MZ8")
 @click.pass_context
 def open_cmd(ctx: click.Context, /, type_name: str, summary: str | None, description: str | None,
-             edit: bool, custom: tuple[str, ...], links: tuple[str, ...],
-             **values: str | None) -> None:
+             edit: bool, custom: tuple[str, ...], links: tuple[str, ...], standard: str | None,
+             sources: tuple[str, ...], **values: str | bool | list[str] | None) -> None:
     """Open a ticket; prints its new ID alone on stdout."""
+    desk = desk_of(ctx)
+    if standard is not None:
+        template = desk.snapshot().config.standard_changes.get(standard)
+        summary = summary or (str(template.values.get("summary")) if template else None)
     summary = require(summary, "--summary (-s)", "Summary")
     if edit:
         description = click.edit(description or "") or description
+    for key in ("cis", "services"):
+        if isinstance(values.get(key), str):
+            values[key] = [v.strip() for v in str(values[key]).split(",") if v.strip()]
     pairs = []
     for item in links:
         rel, sep, other = item.partition(":")
@@ -56,9 +74,28 @@ def open_cmd(ctx: click.Context, /, type_name: str, summary: str | None, descrip
     request = actions.OpenRequest(
         type_name=type_name, summary=summary, description=description,
         values={k: v for k, v in values.items() if v is not None},
-        fields=parse_pairs(custom, "--field"), links=pairs)
-    written = actions.open_ticket(desk_of(ctx), request)
+        fields=parse_pairs(custom, "--field"), links=pairs, standard=standard,
+        sources=list(sources))
+    written = actions.open_ticket(desk, request)
     click.echo(written.change.tickets[0])
+    if type_name == "incident":
+        hint_known_errors(desk, request)
+
+
+def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
+    """Known errors that match a new incident, on stderr (only with a built index)."""
+    if not (desk.repo.state_dir / "index.sqlite").exists():
+        return
+    _snap, rows = current_rows(desk, where="type=?", params=("problem",))
+    text = f"{request.summary} {request.description or ''}"
+    ci_value, category = request.values.get("ci"), request.values.get("category")
+    found = problem.search([r.data for r in rows if r.data is not None], text,
+                           ci=str(ci_value) if ci_value else None,
+                           category=str(category) if category else None, limit=3)
+    for match in found:
+        workaround = one_line(match.data.get("workaround"), 80)
+        click.echo(f"hint: known error {match.data['id']}: {match.data['summary']} "
+                   f"— workaround: {workaround}", err=True)
 
 
 @click.command("show", epilog="Example:\n  gitdesk show INC-7Q2K --format json")
@@ -71,7 +108,8 @@ def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
     snap = desk_of(ctx).snapshot(rev)
     data = snap.ticket(ticket).plain()
     if fmt == "text":
-        emit(show_text(data))
+        captions = {f.id: f.caption for f in snap.config.types[data["type"]].fields}
+        emit(show_text(data, captions=captions))
     elif fmt == "yaml":
         emit(dump(data).decode("utf-8"))
     elif fmt == "json":
@@ -98,6 +136,11 @@ Examples:
 @click.option("--category", "category_name")
 @click.option("--sort", "sort_keys", multiple=True, metavar="KEY",
               help="Sort key, '-' prefix for descending (default: priority, created).")
+@click.option("--escalated", "escalated_only", is_flag=True,
+              help="Only tickets that were escalated.")
+@click.option("--where", "where_expr", metavar="EXPR",
+              help="Query, e.g. \"priority in (critical, high) and ci ~ web\" "
+                   "(operators = != < > <= >= ~ in; and, or, not, parentheses).")
 @click.option("--limit", type=click.IntRange(min=1))
 @click.option("--columns", help="Comma-separated columns (fields.X for custom fields).")
 @click.option("--at", "rev", metavar="REV", help="List the desk as it was at a revision.")
@@ -106,9 +149,10 @@ Examples:
 def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...],
              category: str | None, assignee: str | None, group: str | None,
              priority: str | None, ci: str | None, category_name: str | None,
-             sort_keys: tuple[str, ...], limit: int | None, columns: str | None,
-             rev: str | None, fmt: str) -> None:
+             sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
+             limit: int | None, columns: str | None, rev: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
+    predicate = compile_where(where_expr) if where_expr else None
     desk = desk_of(ctx)
     config = desk.snapshot(rev).config
     for type_name in types:
@@ -127,7 +171,9 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
         click.echo(f"gitdesk: warning: skipped {len(broken)} unreadable ticket file(s), "
                    f"e.g. {broken[0].path}; run `gitdesk doctor`", err=True)
     records = [row.data for row in rows
-               if row.data is not None and query.matches(config, row.data, filters)]
+               if row.data is not None and query.matches(config, row.data, filters)
+               and (not escalated_only or escalated(row.data))
+               and (predicate is None or predicate(row.data))]
     records = query.sort_records(config, records, sort_keys)[:limit]
     shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
     emit(render([flat_record(r, shown) for r in records], shown, fmt))
