@@ -10,6 +10,8 @@ by the verifier; this module counts what it is given.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -89,9 +91,39 @@ def shortfalls(levels: list[Level], approvers: Iterable[str],
     return missing
 
 
-def approvers_of(data: dict[str, Any]) -> list[str]:
-    """Approvers whose latest decision on the ticket is `approved`."""
-    latest: dict[str, str] = {}
+
+
+# What an approver reviews: editing any of it afterwards voids the approval.
+REVIEWED = ("type", "summary", "description", "change_type", "request_type", "risk",
+            "implementation_plan", "backout_plan", "test_plan", "window", "ci", "cis",
+            "services")
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    reviewed = {key: data.get(key) for key in REVIEWED}
+    text = json.dumps(reviewed, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def current_approvers(data: dict[str, Any]) -> list[str]:
+    """Approvers whose latest decision is `approved` on the content as it is now.
+
+    Entries whose content hash no longer matches were voided by a later edit.
+    Whether each entry was signed by its approver is checked when the commit
+    that added it is verified.
+    """
+    digest = content_hash(data)
+    latest: dict[str, tuple[str, str]] = {}
     for entry in data.get("approvals") or []:
-        latest[str(entry.get("by"))] = str(entry.get("decision"))
-    return [who for who, decision in latest.items() if decision == "approved"]
+        latest[str(entry.get("by"))] = (str(entry.get("decision")),
+                                        str(entry.get("content_hash")))
+    return [who for who, (decision, seen) in latest.items()
+            if decision == "approved" and seen == digest]
+
+
+def groups_for(levels: list[Level], policy: Policy | None, person: str) -> list[str]:
+    if policy is None:
+        return []
+    return [level.group for level in levels
+            if level.group in policy.groups and person in policy.groups[level.group].members]

@@ -64,9 +64,19 @@ def cli(ctx: click.Context, repo: str | None, branch: str | None) -> None:
 
 
 def _register() -> None:
-    from gitdesk.commands import doctor, history, itil, links, setup, tickets, transitions
+    from gitdesk.commands import (
+        approvals,
+        doctor,
+        history,
+        hooks,
+        itil,
+        links,
+        setup,
+        tickets,
+        transitions,
+    )
 
-    for module in (setup, tickets, transitions, links, history, itil, doctor):
+    for module in (setup, tickets, transitions, links, history, itil, approvals, hooks, doctor):
         for command in module.COMMANDS:
             cli.add_command(command)
 

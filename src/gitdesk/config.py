@@ -136,6 +136,7 @@ class Group:
     members: tuple[str, ...]
     manager: str | None
     escalation: tuple[str, ...] = ()
+    notify: str | None = None  # an address for approval requests (a list, say)
 
     def escalation_contact(self, level: int) -> str | None:
         """Who a hierarchic escalation to `level` (1, 2, ...) goes to."""
@@ -398,6 +399,11 @@ def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
         for i, person in enumerate(group.get("escalation", [])):
             if person not in people:
                 errors.append((("groups", gname, "escalation", i), f"unknown person {person!r}"))
+    for i, rule in enumerate(raw.get("rules", [])):
+        for j, level in enumerate(rule.get("require", [])):
+            if level["group"] not in raw["groups"]:
+                errors.append((("rules", i, "require", j, "group"),
+                               f"unknown group {level['group']!r}"))
     for i, admin in enumerate(raw["admins"]):
         if admin not in people:
             errors.append((("admins", i), f"unknown person {admin!r}"))
@@ -407,6 +413,6 @@ def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
         people={pid: Person(pid, p["name"], p.get("email"), tuple(p.get("keys", [])))
                 for pid, p in people.items()},
         groups={g: Group(g, tuple(s["members"]), s.get("manager"),
-                         tuple(s.get("escalation", [])))
+                         tuple(s.get("escalation", [])), s.get("notify"))
                 for g, s in raw["groups"].items()},
         admins=tuple(raw["admins"]), rules=tuple(raw.get("rules", [])))

@@ -74,6 +74,7 @@ TEMPLATE = "itil"
 LATEST_MINUTE = 18 * 60 + 59  # drawn background times stay inside the working day
 _VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DATE = re.compile(r"\{\{\s*day\s+(-?\d+)(?:\s+(\S+))?\s*\}\}")
 
 
 def scenario_text() -> bytes:
@@ -123,7 +124,8 @@ def _as(person: dict[str, str], when: datetime) -> Iterator[None]:
 def run_command(repo: Path, args: list[str]) -> str:
     """Run one gitdesk command in-process; returns its stdout.
 
-    A failure raises GitdeskError carrying what the command wrote to stderr.
+    A failure raises GitdeskError carrying what the command wrote to stderr;
+    on success, stderr (messages, hints) is dropped.
     """
     from gitdesk.cli import cli
 
@@ -131,21 +133,20 @@ def run_command(repo: Path, args: list[str]) -> str:
     failure: str | None = None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk",
-                     standalone_mode=False)
+            # Not standalone: click returns the exit code of ctx.exit(N) instead
+            # of raising, and raises usage errors instead of printing them.
+            code = cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk",
+                            standalone_mode=False)
         except click.exceptions.Exit as exc:
-            if exc.exit_code:
-                failure = f"exit {exc.exit_code}"
+            code = exc.exit_code
         except click.ClickException as exc:
-            failure = exc.format_message()
+            code, failure = exc.exit_code, exc.format_message()
         except click.exceptions.Abort:
-            failure = "aborted"
-    if failure is not None:
-        said = err.getvalue().strip()
-        raise GitdeskError(f"gitdesk {shlex.join(args)}: {said or failure}")
-    if err.getvalue():
-        click.echo(err.getvalue(), err=True, nl=False)
-    return out.getvalue()
+            code, failure = 1, "aborted"
+    if (isinstance(code, int) and code != 0) or failure is not None:
+        said = err.getvalue().strip() or failure or f"exit {code}"
+        raise GitdeskError(f"gitdesk {shlex.join(args)}:\n{said}")
+    return out.getvalue()  # a step's messages and hints on stderr are not shown
 
 
 def load_scenario(text: bytes | None = None) -> dict[str, Any]:
@@ -187,7 +188,8 @@ def build(path: Path, *, until: datetime | None = None,
         desk = _init(path, scenario)
     saved: dict[str, str] = {}
     for step in sorted(steps, key=lambda s: s.at(anchor)):
-        args = [_substitute(arg, saved, step) for arg in shlex.split(step.run)]
+        text = _dates(step.run, anchor, step)
+        args = [_substitute(arg, saved, step) for arg in shlex.split(text)]
         with _as(people[step.who], step.at(anchor)):
             try:
                 output = run_command(path, args)
@@ -240,6 +242,18 @@ def _anchor(end: datetime, steps: list[Step]) -> datetime:
     return anchor
 
 
+def _dates(text: str, anchor: datetime, step: Step) -> str:
+    """{{day N}} -> the date N days before the end; {{day N HH:MM}} -> that moment."""
+    def value(match: re.Match[str]) -> str:
+        moment = anchor - timedelta(days=int(match[1]))
+        if match[2] is None:
+            return moment.date().isoformat()
+        moment += timedelta(minutes=_minute(match[2], step.where))
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _DATE.sub(value, text)
+
+
 def _substitute(arg: str, saved: dict[str, str], step: Step) -> str:
     def value(match: re.Match[str]) -> str:
         name = match[1]
@@ -277,7 +291,8 @@ def _init(path: Path, scenario: dict[str, Any]) -> Desk:
 def _policy(scenario: dict[str, Any]) -> Any:
     policy = yamlio.block_map({"version": 1})
     policy["people"] = yamlio.block_map({
-        pid: yamlio.flow_map({"name": p["name"], "email": p["email"], "keys": yamlio.seq()})
+        pid: yamlio.flow_map({"name": p["name"], "email": p["email"],
+                              "keys": yamlio.seq(p.get("keys") or [])})
         for pid, p in scenario["people"].items()})
     groups = {}
     for name, group in scenario["groups"].items():
@@ -292,7 +307,7 @@ def _policy(scenario: dict[str, Any]) -> Any:
         groups[name] = yamlio.flow_map(entry)
     policy["groups"] = yamlio.block_map(groups)
     policy["admins"] = yamlio.seq([scenario["admin"]])
-    policy["rules"] = yamlio.seq()
+    policy["rules"] = yamlio.seq(scenario.get("rules") or [])
     return policy
 
 

@@ -68,6 +68,13 @@ def open_repo(path: str | os.PathLike[str] | None) -> Repo:
             hint="run `gitdesk init` to create a desk, or pass --repo PATH",
         )
     repo = pygit2.Repository(found)
+    # In a pre-receive hook the pushed objects sit in a quarantine directory
+    # that git names in the environment; libgit2 does not read it by itself.
+    extra = [os.environ.get("GIT_OBJECT_DIRECTORY", ""), os.environ.get("GIT_QUARANTINE_PATH", "")]
+    extra += os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)
+    for directory in filter(None, extra):
+        if os.path.isdir(directory):
+            repo.odb.add_disk_alternate(directory)
     workdir = Path(repo.workdir) if repo.workdir else None
     return Repo(git=repo, git_dir=Path(repo.path), workdir=workdir)
 
@@ -258,6 +265,55 @@ def format_ident(ident: Identity) -> str:
     return f"{ident.name} <{ident.email}> {ident.time} {sign}{hours:02d}{minutes:02d}"
 
 
+def changed_blobs(repo: Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
+                  prefix: str = "") -> Iterator[tuple[str, str | None, str | None]]:
+    """(path, old blob, new blob) of every file that differs, comparing tree ids
+    level by level so unchanged directories (shards) are skipped whole."""
+    if old is not None and new is not None and old.id == new.id:
+        return
+    old_entries = {e.name or "": e for e in old} if old is not None else {}
+    new_entries = {e.name or "": e for e in new} if new is not None else {}
+    for name in sorted(set(old_entries) | set(new_entries)):
+        before, after = old_entries.get(name), new_entries.get(name)
+        if before is not None and after is not None and before.id == after.id:
+            continue
+        path = f"{prefix}/{name}" if prefix else name
+        sub_old, sub_new = _as_tree(repo, before), _as_tree(repo, after)
+        if sub_old is not None or sub_new is not None:
+            yield from changed_blobs(repo, sub_old, sub_new, path)
+        old_blob = str(before.id) if before is not None and before.type_str == "blob" else None
+        new_blob = str(after.id) if after is not None and after.type_str == "blob" else None
+        if old_blob is not None or new_blob is not None:
+            yield path, old_blob, new_blob
+
+
+def _as_tree(repo: Repo, item: pygit2.Object | None) -> pygit2.Tree | None:
+    if item is None or item.type_str != "tree":
+        return None
+    obj = repo.git.get(item.id)
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def signature_of(repo: Repo, oid: str) -> tuple[str, bytes] | None:
+    """The commit's signature and the bytes it signs, or None if unsigned."""
+    commit = repo.git.get(oid)
+    if not isinstance(commit, pygit2.Commit):
+        return None
+    signature, data = commit.gpg_signature
+    if not signature:
+        return None
+    sig_text = signature.decode("ascii", "replace") if isinstance(signature, bytes) \
+        else str(signature)
+    payload = data if isinstance(data, bytes) else str(data).encode("utf-8")
+    return sig_text, payload
+
+
+def rev_list(repo: Repo, args: list[str]) -> list[str]:
+    """Commits of a range, oldest first (parents before children)."""
+    out = run_git(repo, ["rev-list", "--reverse", "--topo-order", *args])
+    return out.decode("ascii").split()
+
+
 def cas_update_ref(repo: Repo, ref: str, new: str, old: str | None, message: str) -> bool:
     """Move ref to new only if it still points at old (None: must not exist)."""
     proc = subprocess.run(
@@ -281,6 +337,14 @@ def head_branch(repo: Repo) -> str | None:
     """The branch checked out in the working tree, if any."""
     if repo.is_bare:
         return None
+    head = repo.git.references.get("HEAD")
+    if head is None or head.type != pygit2.enums.ReferenceType.SYMBOLIC:
+        return None
+    return str(head.target)
+
+
+def head_branch_of_bare(repo: Repo) -> str | None:
+    """The branch HEAD names, bare or not (a server's default branch)."""
     head = repo.git.references.get("HEAD")
     if head is None or head.type != pygit2.enums.ReferenceType.SYMBOLIC:
         return None

@@ -151,40 +151,13 @@ def _diff(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
     """Changed .yaml blobs below prefix, comparing tree ids level by level."""
     before = _subtree(repo, old, prefix)
     after = _subtree(repo, new, prefix)
-    yield from _walk(repo, before, after, prefix)
+    for path, _old, new_oid in gitio.changed_blobs(repo, before, after, prefix):
+        if path.endswith(".yaml"):
+            yield path, new_oid
 
 
 def _subtree(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Tree | None:
     obj = gitio.entry(repo, tree, path)
-    return obj if isinstance(obj, pygit2.Tree) else None
-
-
-def _walk(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
-          prefix: str) -> Iterator[tuple[str, str | None]]:
-    if old is not None and new is not None and old.id == new.id:
-        return
-    old_entries = {e.name or "": e for e in old} if old is not None else {}
-    new_entries = {e.name or "": e for e in new} if new is not None else {}
-    for name in sorted(set(old_entries) | set(new_entries)):
-        before, after = old_entries.get(name), new_entries.get(name)
-        if before is not None and after is not None and before.id == after.id:
-            continue
-        path = f"{prefix}/{name}"
-        sub_old = _as_tree(repo, before)
-        sub_new = _as_tree(repo, after)
-        if sub_old is not None or sub_new is not None:
-            yield from _walk(repo, sub_old, sub_new, path)
-        if before is not None and before.type_str == "blob" and name.endswith(".yaml") and (
-                after is None or after.type_str != "blob"):
-            yield path, None
-        if after is not None and after.type_str == "blob" and name.endswith(".yaml"):
-            yield path, str(after.id)
-
-
-def _as_tree(repo: gitio.Repo, item: pygit2.Object | None) -> pygit2.Tree | None:
-    if item is None or item.type_str != "tree":
-        return None
-    obj = repo.git.get(item.id)
     return obj if isinstance(obj, pygit2.Tree) else None
 
 

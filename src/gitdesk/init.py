@@ -10,6 +10,7 @@ from pathlib import Path
 from gitdesk import gitio, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH
 from gitdesk.errors import GitdeskError, UsageError
+from gitdesk.signing import KEYS_DIR, SigningKey, export_openpgp, ssh_public_key
 from gitdesk.store import Change, Desk, Snapshot, Written
 
 TEMPLATES = ("itil", "minimal")
@@ -26,12 +27,13 @@ def person_id(ident: gitio.Identity) -> str:
     return slug or "admin"
 
 
-def policy_for(template: str, ident: gitio.Identity) -> bytes:
+def policy_for(template: str, ident: gitio.Identity, keys: list[str]) -> bytes:
     """The template's policy with the person running init as its first admin."""
     data = yamlio.load(template_file(template, "policy.yaml"), POLICY_PATH)
     pid = person_id(ident)
     data["people"] = yamlio.block_map(
-        {pid: yamlio.flow_map({"name": ident.name, "email": ident.email, "keys": []})})
+        {pid: yamlio.flow_map({"name": ident.name, "email": ident.email,
+                               "keys": yamlio.seq(keys)})})
     for group in data["groups"].values():
         group["members"] = yamlio.seq([pid]) if group["members"] else yamlio.seq()
         if "manager" in group:
@@ -59,7 +61,9 @@ def init_desk(path: Path, *, template: str = "itil", bare: bool = False,
     def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
         change = Change(subject=f"Initialise desk ({template} template)", action="init")
         change.files[CONFIG_PATH] = template_file(template, "config.yaml")
-        change.files[POLICY_PATH] = policy_for(template, author)
+        keys, key_files = signing_keys(desk.repo, author.email)
+        change.files[POLICY_PATH] = policy_for(template, author, keys)
+        change.files.update(key_files)
         attributes = snap.read(".gitattributes") or b""
         if GITATTRIBUTES.strip().encode() not in attributes:
             change.files[".gitattributes"] = attributes + GITATTRIBUTES.encode()
@@ -70,3 +74,18 @@ def init_desk(path: Path, *, template: str = "itil", bare: bool = False,
 
 def _is_repo(path: Path) -> bool:
     return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
+
+
+def signing_keys(repo: gitio.Repo, email: str) -> tuple[list[str], dict[str, bytes | None]]:
+    """The public half of git's signing key, so the first admin can sign from day one."""
+    key = SigningKey.from_git(repo, email)
+    if key is None or not gitio.config(repo).get("user.signingkey"):
+        return [], {}
+    if key.format == "ssh":
+        public = ssh_public_key(key.key)
+        return ([public], {}) if public else ([], {})
+    exported = export_openpgp(key.key)
+    if exported is None:
+        return [], {}
+    fingerprint, armored = exported
+    return [f"openpgp:{fingerprint}"], {f"{KEYS_DIR}/{fingerprint}.asc": armored}

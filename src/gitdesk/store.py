@@ -22,7 +22,6 @@ from gitdesk import gitio, ids, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig, Policy, parse_config, parse_policy
 from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleViolation
 from gitdesk.model import Ticket, ticket_path
-from gitdesk.verify import Rules, Violation, check_change
 
 MAX_ATTEMPTS = 8
 
@@ -237,7 +236,6 @@ class Desk:
         author = gitio.identity(self.repo, "AUTHOR")
         committer = gitio.identity(self.repo, "COMMITTER")
         change = build(snap, ident_time(author), author)
-        self._verify(snap, change)
         if self.checked_out():
             self._refuse_dirty(snap, change)
         changes = {path: (gitio.write_blob(self.repo, data) if data is not None else None)
@@ -252,6 +250,7 @@ class Desk:
             signature = signer(content)
         oid = gitio.create_commit(self.repo, tree=tree, parents=parents, author=author,
                                   committer=committer, message=message, signature=signature)
+        self._verify(oid)
         reflog = f"gitdesk: {change.subject}"
         if not gitio.cas_update_ref(self.repo, self.ref, oid, snap.oid, reflog):
             return None
@@ -259,19 +258,13 @@ class Desk:
             gitio.update_worktree(self.repo, change.files)
         return Written(commit=oid, change=change)
 
-    def _verify(self, snap: Snapshot, change: Change) -> None:
-        if CONFIG_PATH in change.files or snap.commit is None:
-            rules = Rules(parse_config(change.files[CONFIG_PATH] or b""))
-        else:
-            rules = Rules(snap.config, snap.policy)
-        problems: list[Violation] = []
-        for path, data in change.files.items():
-            if not path.startswith("tickets/"):
-                continue
-            old_data = snap.read(path)
-            old = yamlio.load(old_data, path) if old_data is not None else None
-            new = yamlio.load(data, path) if data is not None else None
-            problems += check_change(rules, path, old, new)
+    def _verify(self, oid: str) -> None:
+        """The verifier that guards hooks and CI judges this commit before it lands."""
+        from gitdesk.verifier import verify_commit
+
+        commit = self.repo.git.get(oid)
+        assert isinstance(commit, pygit2.Commit)
+        problems = verify_commit(self.repo, commit)
         if problems:
             first = problems[0]
             raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)

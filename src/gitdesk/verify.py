@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitdesk import ids, schema
-from gitdesk.approvals import approvers_of, required_levels, shortfalls
+from gitdesk.approvals import current_approvers, required_levels, shortfalls
 from gitdesk.config import DeskConfig, Policy, Workflow, locate
 from gitdesk.errors import InvalidFile
 from gitdesk.model import APPEND_ONLY, IMMUTABLE, ticket_path
@@ -103,7 +103,7 @@ class Rules:
 
     config: DeskConfig
     policy: Policy | None = None
-    approvers: Callable[[Any], list[str]] = approvers_of
+    approvers: Callable[[Any], list[str]] = current_approvers
 
 
 def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]:

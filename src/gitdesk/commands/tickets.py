@@ -7,13 +7,16 @@ import sys
 
 import click
 
-from gitdesk import actions, problem, query
+from gitdesk import actions, approving, problem, query
+from gitdesk.approvals import required_levels
 from gitdesk.commands._common import desk_of, emit, format_option, parse_pairs, require
+from gitdesk.commands.approvals import request_approvals
 from gitdesk.errors import UsageError
 from gitdesk.incident import escalated
 from gitdesk.index import current_rows
+from gitdesk.model import Ticket
 from gitdesk.output import one_line, render
-from gitdesk.store import Desk
+from gitdesk.store import Desk, Snapshot
 from gitdesk.views import LIST_COLUMNS, flat_record, show_text
 from gitdesk.where import compile_where
 from gitdesk.yamlio import dump
@@ -78,6 +81,7 @@ def open_cmd(ctx: click.Context, /, type_name: str, summary: str | None, descrip
         sources=list(sources))
     written = actions.open_ticket(desk, request)
     click.echo(written.change.tickets[0])
+    request_approvals(desk, written.change.tickets[0])
     if type_name == "incident":
         hint_known_errors(desk, request)
 
@@ -105,11 +109,13 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
 @click.pass_context
 def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
     """Show one ticket."""
-    snap = desk_of(ctx).snapshot(rev)
+    desk = desk_of(ctx)
+    snap = desk.snapshot(rev)
     data = snap.ticket(ticket).plain()
     if fmt == "text":
         captions = {f.id: f.caption for f in snap.config.types[data["type"]].fields}
         emit(show_text(data, captions=captions))
+        emit(approval_text(desk, snap, snap.ticket(data["id"])))
     elif fmt == "yaml":
         emit(dump(data).decode("utf-8"))
     elif fmt == "json":
@@ -218,3 +224,22 @@ def assign(ctx: click.Context, ticket: str, who: str, group: str | None) -> None
 
 
 COMMANDS = [open_cmd, show, list_cmd, set_cmd, note, assign]
+
+
+def approval_text(desk: Desk, snap: Snapshot, ticket: Ticket) -> str:
+    """The approvals of a ticket with their validity, and what is still missing."""
+    data = ticket.plain()
+    levels = required_levels(snap.config, snap.policy, data)
+    if not levels and not data.get("approvals"):
+        return ""
+    lines = ["", "Approvals:"]
+    for state in approving.approval_states(desk, snap, ticket):
+        entry = state.entry
+        comment = f" — {entry['comment']}" if entry.get("comment") else ""
+        lines.append(f"  {entry['at']}  {entry['by']} {entry['decision']} for "
+                     f"{entry.get('group', '?')}: {state.validity}{comment}")
+    if not data.get("approvals"):
+        lines.append("  none yet")
+    missing = approving.missing(snap.config, snap.policy, data)
+    lines += [f"  missing: {m}" for m in missing] or ["  all approval levels are satisfied"]
+    return "\n".join(lines) + "\n"

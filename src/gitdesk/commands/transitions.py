@@ -9,6 +9,7 @@ import click
 from gitdesk import change as changes
 from gitdesk import moves
 from gitdesk.commands._common import desk_of
+from gitdesk.commands.approvals import request_approvals
 from gitdesk.index import current_rows
 from gitdesk.store import Desk
 
@@ -34,6 +35,7 @@ def _move(ctx: click.Context, ticket: str, state: str, **options: str | bool | N
     moved_to = dict(written.change.trailers).get("Gitdesk-To")
     if moved_to == "scheduled" and written.change.tickets[0].startswith(_prefix(desk)):
         warn_collisions(desk, written.change.tickets[0])
+    request_approvals(desk, written.change.tickets[0])
 
 
 def _prefix(desk: Desk) -> str:

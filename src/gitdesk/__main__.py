@@ -1,0 +1,5 @@
+"""python -m gitdesk"""
+
+from gitdesk.cli import main
+
+main()

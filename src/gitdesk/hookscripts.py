@@ -1,0 +1,79 @@
+"""The git hook shims and their installation.
+
+A shim only finds gitdesk and execs `gitdesk hook NAME`; the logic stays in
+the package. Installing keeps an existing hook as NAME.legacy and runs it
+first; a core.hooksPath that points elsewhere is refused, not overridden.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from gitdesk import gitio
+from gitdesk.errors import GitdeskError
+
+SERVER_HOOKS = ("pre-receive", "update")
+CLIENT_HOOKS = ("pre-commit",)
+MARKER = "# installed by gitdesk"
+
+
+def shim(name: str, gitdesk: str = "gitdesk") -> str:
+    """The hook script; pre-receive passes its stdin to the legacy hook too."""
+    head = (f"#!/bin/sh\n{MARKER}: checks desk changes with the rules of `gitdesk verify`.\n"
+            f"# An earlier {name} hook, if there was one, is kept as {name}.legacy and runs "
+            "first.\n"
+            f'GITDESK="${{GITDESK:-{gitdesk}}}"\n')
+    if name == "pre-receive":
+        return head + (
+            'if [ -x "$0.legacy" ]; then\n'
+            '  input=$(cat)\n'
+            '  printf \'%s\\n\' "$input" | "$0.legacy" "$@" || exit $?\n'
+            f'  printf \'%s\\n\' "$input" | "$GITDESK" hook {name} "$@"\n'
+            '  exit $?\n'
+            'fi\n'
+            f'exec "$GITDESK" hook {name} "$@"\n')
+    return head + (
+        'if [ -x "$0.legacy" ]; then\n'
+        '  "$0.legacy" "$@" || exit $?\n'
+        'fi\n'
+        f'exec "$GITDESK" hook {name} "$@"\n')
+
+
+def hooks_dir(repo: gitio.Repo) -> Path:
+    configured = gitio.config(repo).get("core.hookspath")
+    default = repo.git_dir / "hooks"
+    if configured:
+        path = Path(os.path.expanduser(configured))
+        if not path.is_absolute():
+            path = (repo.workdir or repo.git_dir) / path
+        if path.resolve() != default.resolve():
+            raise GitdeskError(
+                f"core.hooksPath is set to {configured}: cowardly refusing to install "
+                "hooks where git would not run them",
+                hint="git config --unset-all core.hooksPath, or add `gitdesk hook NAME` "
+                     f"to the hooks in {configured} yourself")
+    return default
+
+
+def install(repo: gitio.Repo, *, server: bool) -> list[str]:
+    directory = hooks_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    executable = shutil.which("gitdesk") or "gitdesk"
+    done = []
+    for name in SERVER_HOOKS if server else CLIENT_HOOKS:
+        path = directory / name
+        if path.exists() and MARKER not in path.read_text(errors="replace"):
+            legacy = directory / f"{name}.legacy"
+            if legacy.exists():
+                raise GitdeskError(f"{path} and {legacy} both exist",
+                                   hint=f"merge them by hand, then remove {legacy}")
+            path.rename(legacy)
+            done.append(f"{name} (kept the old one as {name}.legacy)")
+        else:
+            done.append(name)
+        gitio.atomic_write(path, shim(name, executable).encode())
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return done
