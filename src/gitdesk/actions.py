@@ -76,7 +76,8 @@ def open_ticket(desk: Desk, request: OpenRequest) -> Written:
             values["priority_override"] = True
         if isinstance(values.get("submitter"), str):
             values["submitter"] = yamlio.flow_map(parse_person(values["submitter"]))
-        due = due_override or due_time(config, values["priority"], now)
+        due = due_override or (due_time(config, values["priority"], now)
+                               if ticket_type.due else None)
         data: dict[str, Any] = {
             "id": tid, "uid": uid, "type": ticket_type.name, "summary": request.summary,
             "description": request.description or None, **values,
@@ -248,7 +249,7 @@ def _derive(config: DeskConfig, ticket: Ticket, values: dict[str, str]) -> None:
         priority = derive_priority(config, ticket.data)
         if priority is not None:
             ticket.set("priority", priority)
-    if ticket.type != "request":
+    if ticket.type != "request" and config.types[ticket.type].due:
         _refresh_due(config, ticket, explicit="due" in values)
     if ticket.type == "problem" and "known_error" not in values:
         ticket.set("known_error", problem.documented(ticket))

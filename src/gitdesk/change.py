@@ -77,7 +77,7 @@ def _apply_standard(config: DeskConfig, values: dict[str, Any], name: str,
     values["change_type"] = "standard"
     values["standard_change"] = name
     for key, value in template.values.items():
-        if key == "duration":
+        if key in ("duration", "summary"):  # the summary comes from -s or the template
             continue
         if key == "cis" or key == "services":
             values.setdefault(key, yamlio.seq(list(value)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -26,8 +27,40 @@ class Context:
         self.branch = branch
 
 
+# Command name -> module in gitdesk.commands. Modules are imported only when
+# one of their commands runs, so a command pays only for what it uses.
+COMMAND_MODULES = {
+    "init": "setup", "demo": "setup",
+    "open": "tickets", "show": "tickets", "list": "tickets", "set": "tickets",
+    "note": "tickets", "assign": "tickets",
+    "transition": "transitions", "resolve": "transitions", "close": "transitions",
+    "reopen": "transitions", "cancel": "transitions",
+    "link": "links", "unlink": "links", "history": "history",
+    "escalate": "itil", "ci": "itil", "catalog": "itil", "kedb": "itil", "problems": "itil",
+    "changes": "itil", "risk": "itil",
+    "approve": "approvals", "reject": "approvals", "notify": "approvals",
+    "verify": "hooks", "hook": "hooks", "hooks": "hooks",
+    "doctor": "doctor", "reindex": "reports", "report": "reports",
+    "import": "importer",
+}
+
+
 class GitdeskGroup(click.Group):
-    """The root group: every failure becomes a message and an exit code, here."""
+    """The root group: loads commands lazily; every failure becomes a message and an
+    exit code, here."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"gitdesk.commands.{module_name}")
+        for command in module.COMMANDS:
+            if command.name == cmd_name:
+                return command  # type: ignore[no-any-return]
+        return None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,27 +94,6 @@ class GitdeskGroup(click.Group):
 def cli(ctx: click.Context, repo: str | None, branch: str | None) -> None:
     """gitdesk: an ITIL service desk whose database is a git repository."""
     ctx.obj = Context(repo, branch)
-
-
-def _register() -> None:
-    from gitdesk.commands import (
-        approvals,
-        doctor,
-        history,
-        hooks,
-        itil,
-        links,
-        setup,
-        tickets,
-        transitions,
-    )
-
-    for module in (setup, tickets, transitions, links, history, itil, approvals, hooks, doctor):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -64,6 +64,7 @@ class TicketType:
     workflow: str | WorkflowChoice
     categories: dict[str, tuple[str, ...]]
     fields: tuple[CustomField, ...] = ()
+    due: bool = True  # due = opened + the priority's target
 
     def field(self, field_id: str) -> CustomField | None:
         return next((f for f in self.fields if f.id == field_id), None)
@@ -203,12 +204,21 @@ def _validate(path: str, name: str, root: Any) -> None:
 
 
 def parse_config(data: bytes, path: str = CONFIG_PATH) -> DeskConfig:
+    return build_config(config_raw(data, path))
+
+
+def config_raw(data: bytes, path: str = CONFIG_PATH) -> dict[str, Any]:
+    """The config as plain data, after schema and consistency checks."""
     root = yamlio.load(data, path)
     _validate(path, "config", root)
-    raw = yamlio.plain(root)
+    raw: dict[str, Any] = yamlio.plain(root)
     errors = _consistency(raw)
     if errors:
         raise InvalidFile(path, _problems(path, root, errors))
+    return raw
+
+
+def build_config(raw: dict[str, Any]) -> DeskConfig:
     return _build_config(raw)
 
 
@@ -231,7 +241,8 @@ def _build_config(raw: dict[str, Any]) -> DeskConfig:
             name=name, prefix=spec["prefix"], title=spec.get("title", name.title()),
             workflow=choice,
             categories={k: tuple(v) for k, v in (spec.get("categories") or {}).items()},
-            fields=tuple(CustomField.from_raw(f) for f in spec.get("fields", [])))
+            fields=tuple(CustomField.from_raw(f) for f in spec.get("fields", [])),
+            due=bool(spec.get("due", True)))
     priorities = {name: Priority(name, parse_duration(p["target"]) if p.get("target") else None)
                   for name, p in raw["priorities"].items()}
     return DeskConfig(
@@ -385,6 +396,11 @@ def _priority_problems(raw: dict[str, Any]) -> list[Problem]:
 
 
 def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
+    return build_policy(policy_raw(data, path))
+
+
+def policy_raw(data: bytes, path: str = POLICY_PATH) -> dict[str, Any]:
+    """The policy as plain data, after schema and consistency checks."""
     root = yamlio.load(data, path)
     _validate(path, "policy", root)
     raw = yamlio.plain(root)
@@ -409,6 +425,12 @@ def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
             errors.append((("admins", i), f"unknown person {admin!r}"))
     if errors:
         raise InvalidFile(path, _problems(path, root, errors))
+    result: dict[str, Any] = raw
+    return result
+
+
+def build_policy(raw: dict[str, Any]) -> Policy:
+    people = raw["people"]
     return Policy(
         people={pid: Person(pid, p["name"], p.get("email"), tuple(p.get("keys", [])))
                 for pid, p in people.items()},

@@ -6,14 +6,16 @@ templates/demo-scenario.yaml). Its format:
 ```yaml
 start: {day: 60, time: "08:00"}   # the desk is initialised then, by `admin`
 admin: maria                      # a person id: the policy's admin
-people:                           # the policy's people (role: documentation only)
+people:                           # the policy's people; keys optional, role ignored
   maria: {name: Maria Santos, email: maria.santos@example.org, role: IT service manager}
-groups:                           # the policy's groups; description/escalation optional
+groups:                           # the policy's groups; description, escalation optional
   servers: {members: [sam, lena], manager: maria}
+rules: []                         # optional: the policy's approval rules
 steps:                            # the story, in any order: the runner sorts by time
   - {day: 58, time: "02:14", as: monitor, save: inc1,
-     run: open incident -s "Web server not rendering pages" --ci web01}
-  - {day: 58, time: "07:40", as: hans, run: assign $inc1 sam --group servers}
+     run: 'open incident -s "Web server not rendering pages" --ci web01'}
+  - {day: 58, time: "07:40", as: hans, run: 'assign $inc1 sam --group servers'}
+  - {day: 31, as: carl, run: 'set $chg window={{day 27 22:00}}/1h'}
 background:                       # filler tickets, deterministic for a given seed
   seed: 7
   min_day: 2                      # opening days drawn from [min_day, max_day]
@@ -21,29 +23,37 @@ background:                       # filler tickets, deterministic for a given se
   tickets:
     - as: hans
       day: 3                      # optional: fixed instead of drawn (time likewise)
-      open: open request -s "New laptop" --category Hardware
+      open: 'open request --request-type password-reset -s "Locked out"'
       then:
-        - {after_days: 0, as: hans, run: assign $self amira}
-        - {after_days: 2, as: amira, run: resolve $self --code fixed -m "Delivered"}
+        - {after_days: 0, as: hans, run: 'assign $self amira'}
+        - {after_days: 2, as: amira, run: 'resolve $self --code fixed -m "Reset"'}
 ```
 
+- The first commit writes the itil template's config with the scenario's
+  policy (people, groups, admin, rules): trust in the policy starts there.
 - `day` counts days before the demo's end; `time` is "HH:MM" (default 09:00),
-  UTC. Every step is run at that moment: the GIT_AUTHOR_* and GIT_COMMITTER_*
-  variables carry the person's name, email and the date, so every commit,
+  UTC. Every step is run at that moment as that person: the GIT_AUTHOR_* and
+  GIT_COMMITTER_* variables carry the name, email and date, so every commit,
   `created` stamp and note is back-dated as an import would do it.
-- `run` is a gitdesk command line (shell quoting; no `gitdesk` and no
-  `--repo`). `$name` anywhere in it stands for the stdout of an earlier step
-  saved with `save: name` (for `open`, the new ID); `$$` is a literal `$`. A
-  name used before it is saved is an error.
+- `run` is a gitdesk command line (shell quoting; no `gitdesk`, no `--repo`).
+  `{{day N}}` in it becomes the date N days before the end (2026-11-20) and
+  `{{day N HH:MM}}` that moment (2026-11-20T22:00:00Z); N may be negative (the
+  future: change windows). Then, after splitting, `$name` anywhere in an
+  argument stands for the stdout of an earlier step saved with `save: name`
+  (for `open`, the new ID); `$$` is a literal `$`. A name used before it is
+  saved is an error.
 - Steps run in time order; steps at the same minute run in file order (steps
-  first, then background). The whole timeline ends at or before the end date
+  first, then background). The whole timeline ends at or before the end
   (`--until`, default now): if a step of the last day lies after it, the
   timeline moves back by whole days.
 - Background tickets: `open` runs at the drawn day and time (08:00-16:59) and
   is saved as `$self`; `then` steps run `after_days` after the opening day
   (never after the end), at their own `time` or, on the same day as the
-  ticket's previous step, 10-90 minutes after it (else 08:00-17:59).
-- The first failing step stops the build with the command's own error.
+  ticket's previous step, 10-90 minutes after it (else 08:00-17:59). Days are
+  drawn for every item, so fixing one item's day moves no other.
+- The first failing step stops the build with the command's own error (the
+  desk built so far is left in place to look at). What a successful step
+  writes on stderr (hints, messages) is not shown.
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ from typing import Any
 
 import pygit2
 
-from gitdesk import gitio, yamlio
+from gitdesk import events, gitio, yamlio
 from gitdesk.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
            "summary", "created", "due")
 _DDL = """
@@ -55,9 +55,12 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_DDL)
+        self.db.executescript(events.DDL)
         version = self._meta("schema")
         if version != SCHEMA_VERSION:
-            self.db.executescript("DELETE FROM tickets; DELETE FROM meta;")
+            self.db.executescript("DROP TABLE IF EXISTS events; DELETE FROM tickets; "
+                                  "DELETE FROM meta;")
+            self.db.executescript(events.DDL)
             self._set_meta("schema", SCHEMA_VERSION)
 
     def close(self) -> None:
@@ -94,10 +97,37 @@ class Index:
             raise
         return snap
 
-    def rebuild(self) -> Snapshot:
-        self.db.execute("DELETE FROM tickets WHERE ref=?", (self.desk.ref,))
-        self.db.execute("DELETE FROM meta WHERE key=?", (f"ref:{self.desk.ref}",))
-        return self.refresh()
+    def refresh_events(self, snap: Snapshot | None = None) -> tuple[Snapshot, events.Progress]:
+        """Bring the event rows up to the tip (walking only the new commits)."""
+        snap = self.refresh(snap)
+        key = f"events:{self.desk.ref}"
+        if self._meta(key) == (snap.oid or ""):
+            return snap, events.Progress()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            last, progress = events.update(self.db, self.desk, snap.commit, self._meta(key))
+            self._set_meta(key, last)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return snap, progress
+
+    def rebuild(self) -> tuple[Snapshot, events.Progress]:
+        ref = self.desk.ref
+        self.db.execute("DELETE FROM tickets WHERE ref=?", (ref,))
+        self.db.execute("DELETE FROM events WHERE ref=?", (ref,))
+        self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"ref:{ref}", f"events:{ref}"))
+        return self.refresh_events()
+
+    def events(self, where: str = "", params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        sql = ("SELECT seq, commit_id, time, author, email, action, ticket, type, field, old, "
+               "new FROM events WHERE ref=?")
+        if where:
+            sql += f" AND ({where})"
+        cursor = self.db.execute(sql + " ORDER BY seq, rowid", (self.desk.ref, *params))
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.fetchall())
 
     def _tree_of(self, oid: str | None) -> pygit2.Tree | None:
         if not oid:
@@ -134,16 +164,18 @@ class Index:
 
 
 def _parse(snap: Snapshot, path: str, oid: str) -> Row:
-    try:
-        data = yamlio.load(gitio.blob_data(snap.repo, oid), path)
-        if not isinstance(data, dict):
-            return Row(path, None, "not a YAML mapping")
-        problems = check_file(snap.config, path, data)
-        if problems:
-            return Row(path, None, "; ".join(str(p) for p in problems))
-        return Row(path, yamlio.plain(data), None)
-    except GitdeskError as exc:
-        return Row(path, None, str(exc))
+    raw = gitio.blob_data(snap.repo, oid)
+    data = events.parse_blob(raw, path)
+    if data is None:
+        try:
+            yamlio.load(raw, path)
+        except GitdeskError as exc:
+            return Row(path, None, str(exc))
+        return Row(path, None, f"{path}: not a YAML mapping")
+    problems = check_file(snap.config, path, data)
+    if problems:
+        return Row(path, None, "; ".join(str(p) for p in problems))
+    return Row(path, data, None)
 
 
 def _diff(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,

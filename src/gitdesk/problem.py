@@ -63,8 +63,9 @@ def search(records: list[dict[str, Any]], text: str, *, ci: str | None = None,
         cis = {str(c).lower() for c in [data.get("ci"), *(data.get("cis") or [])] if c}
         if ci and ci.lower() in cis:
             score += CI_BONUS
-        if category and str(data.get("category") or "").lower() == category.lower():
-            score += CATEGORY_BONUS
+        if score > 0 and category and \
+                str(data.get("category") or "").lower() == category.lower():
+            score += CATEGORY_BONUS  # only ranks what already matched words or the CI
         if score > 0:
             matches.append(Match(score, data))
     matches.sort(key=lambda m: (-m.score, m.data["id"]))

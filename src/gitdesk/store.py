@@ -8,6 +8,7 @@ retried from the top.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,16 @@ import pygit2
 from ruamel.yaml.comments import CommentedMap
 
 from gitdesk import gitio, ids, yamlio
-from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig, Policy, parse_config, parse_policy
+from gitdesk.config import (
+    CONFIG_PATH,
+    POLICY_PATH,
+    DeskConfig,
+    Policy,
+    build_config,
+    build_policy,
+    config_raw,
+    policy_raw,
+)
 from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleViolation
 from gitdesk.model import Ticket, ticket_path
 
@@ -65,7 +75,8 @@ class Snapshot:
         if data is None:
             raise NotFound(f"no {CONFIG_PATH} here: this is not a gitdesk desk",
                            hint="run `gitdesk init` first, or pass --repo/--branch")
-        config: DeskConfig = _cached(self.repo, self.blob_oid(CONFIG_PATH), data, parse_config)
+        config: DeskConfig = build_config(
+            _cached(self.repo, "config", self.blob_oid(CONFIG_PATH), data, config_raw))
         return config
 
     @cached_property
@@ -73,7 +84,8 @@ class Snapshot:
         data = self.read(POLICY_PATH)
         if data is None:
             raise NotFound(f"no {POLICY_PATH} in this desk")
-        policy: Policy = _cached(self.repo, self.blob_oid(POLICY_PATH), data, parse_policy)
+        policy: Policy = build_policy(
+            _cached(self.repo, "policy", self.blob_oid(POLICY_PATH), data, policy_raw))
         return policy
 
     def resolve(self, query: str) -> str:
@@ -148,17 +160,27 @@ def _file_problems(config: DeskConfig, path: str, root: Any) -> list[str]:
             for v in check_file(config, path, root)]
 
 
-def _cached(repo: gitio.Repo, oid: str | None, data: bytes, parse: Callable[[bytes], Any]) -> Any:
-    # Parsed and validated config keyed by blob id: valid content stays valid.
-    return parse(data) if oid is None else _parse_memo.get(oid) or _memo(oid, parse(data))
+def _cached(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
+            parse: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
+    """Validated config or policy as plain data, cached by blob id (in memory and in
+    .git/gitdesk/cache/): content that was valid once stays valid, and parsing the
+    YAML in round-trip mode costs more than a whole command should."""
+    if oid is None:
+        return parse(data)
+    if oid in _parse_memo:
+        return _parse_memo[oid]
+    path = repo.state_dir / "cache" / f"{kind}-{oid}.json"
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        raw = parse(data)
+        with contextlib.suppress(OSError):
+            gitio.atomic_write(path, json.dumps(raw, ensure_ascii=False).encode("utf-8"))
+    _parse_memo[oid] = raw
+    return raw
 
 
-_parse_memo: dict[str, Any] = {}
-
-
-def _memo(oid: str, value: Any) -> Any:
-    _parse_memo[oid] = value
-    return value
+_parse_memo: dict[str, dict[str, Any]] = {}
 
 
 @dataclass

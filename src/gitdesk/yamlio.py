@@ -24,8 +24,12 @@ class _NoTimestampResolver(VersionedResolver):
     @property
     def versioned_resolver(self) -> Any:
         table = super().versioned_resolver
-        return {ch: [(tag, rx) for tag, rx in rules if tag != TIMESTAMP_TAG]
-                for ch, rules in table.items()}
+        cache = self.__dict__.setdefault("_tables", {})
+        key = id(table)
+        if key not in cache:
+            cache[key] = {ch: [(tag, rx) for tag, rx in rules if tag != TIMESTAMP_TAG]
+                          for ch, rules in table.items()}
+        return cache[key]
 
 
 def _make_yaml() -> YAML:

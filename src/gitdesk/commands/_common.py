@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitdesk.errors import UsageError
+from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.store import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +37,7 @@ def require(value: str | None, flag: str, prompt: str) -> str:
         answer: str = click.prompt(prompt)
         if answer.strip():
             return answer
-    raise UsageError(f"missing {flag}", hint=f"pass {flag} (stdin is not a terminal)")
+    raise GitdeskError(f"missing {flag}", hint=f"pass {flag} (stdin is not a terminal)")
 
 
 def parse_pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -29,9 +29,9 @@ def init(ctx: click.Context, path: Path, template: str, bare: bool) -> None:
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-desk")
 @click.option("--until", type=click.DateTime(), help="End date of the demo history "
                                                      "(default: now).")
-def demo(path: Path, until: click.DateTime | None) -> None:
+def demo(path: Path, until: datetime | None) -> None:
     """Build a sample desk with about 60 days of history, then list its open tickets."""
-    end = until.replace(tzinfo=UTC) if until is not None else None  # type: ignore[attr-defined]
+    end = until.replace(tzinfo=UTC) if until is not None else None
     demo_desk.build(path, until=end)
     click.echo(f"Demo desk built in {path}. Open tickets:", err=True)
     emit(demo_desk.run_command(path, ["list", "--open"]))

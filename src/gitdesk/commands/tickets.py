@@ -93,7 +93,10 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
     _snap, rows = current_rows(desk, where="type=?", params=("problem",))
     text = f"{request.summary} {request.description or ''}"
     ci_value, category = request.values.get("ci"), request.values.get("category")
-    found = problem.search([r.data for r in rows if r.data is not None], text,
+    config = desk.snapshot().config
+    candidates = [r.data for r in rows
+                  if r.data is not None and query.category_of(config, r.data) != "closed"]
+    found = problem.search(candidates, text,
                            ci=str(ci_value) if ci_value else None,
                            category=str(category) if category else None, limit=3)
     for match in found:

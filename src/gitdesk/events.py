@@ -1,0 +1,200 @@
+"""The event half of the index: one row per field change, read from git history.
+
+Commits are walked from the last one indexed to the branch tip (oldest
+first); each changed ticket blob is compared with the version before it. A
+merge contributes only what differs from every parent (the rest was indexed
+with the commits it merged). If the last indexed commit is no longer an
+ancestor of the tip (a force-push, a rebase), the events are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import pygit2
+
+from gitdesk import fastyaml, gitio, yamlio
+from gitdesk.errors import GitdeskError
+from gitdesk.store import Desk
+
+DDL = """
+CREATE TABLE IF NOT EXISTS events(
+    ref TEXT NOT NULL, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, time INTEGER NOT NULL,
+    author TEXT, email TEXT, action TEXT, ticket TEXT NOT NULL, type TEXT,
+    field TEXT NOT NULL, old TEXT, new TEXT);
+CREATE INDEX IF NOT EXISTS events_ticket ON events(ref, ticket, seq);
+CREATE INDEX IF NOT EXISTS events_field ON events(ref, field, time);
+"""
+LIST_KEYS = ("notes", "approvals", "events", "links", "fields")
+_CACHE_SIZE = 50_000
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def field_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for one ticket version against the one before it."""
+    if old is None:
+        first: list[tuple[str, Any, Any]] = [("opened", None, new.get("status"))]
+        first += [(key, None, value) for key, value in new.items()
+                  if key not in LIST_KEYS and value is not None]
+        first += [(f"fields.{k}", None, v) for k, v in (new.get("fields") or {}).items()
+                  if v is not None]
+        return first
+    changes = []
+    for key in dict.fromkeys([*new, *old]):
+        if key in LIST_KEYS or old.get(key) == new.get(key):
+            continue
+        changes.append((key, old.get(key), new.get(key)))
+    before, after = old.get("fields") or {}, new.get("fields") or {}
+    for key in dict.fromkeys([*after, *before]):
+        if before.get(key) != after.get(key):
+            changes.append((f"fields.{key}", before.get(key), after.get(key)))
+    for key, label in (("notes", "note"), ("approvals", "approval"), ("events", "event")):
+        for item in (new.get(key) or [])[len(old.get(key) or []):]:
+            detail = item.get("text") if key == "notes" else \
+                f"{item.get('by')} {item.get('decision') or item.get('kind')}"
+            changes.append((label, None, detail))
+    old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
+    new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
+    changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
+    changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
+    return changes
+
+
+class _Blobs:
+    """Parsed ticket versions by blob id (each version is parsed once)."""
+
+    def __init__(self, repo: gitio.Repo) -> None:
+        self.repo = repo
+        self.cache: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
+
+    def get(self, oid: str | None, path: str) -> dict[str, Any] | None:
+        if oid is None:
+            return None
+        if oid in self.cache:
+            self.cache.move_to_end(oid)
+            return self.cache[oid]
+        data = parse_blob(gitio.blob_data(self.repo, oid), path)
+        self.cache[oid] = data
+        if len(self.cache) > _CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return data
+
+
+def parse_blob(data: bytes, path: str) -> dict[str, Any] | None:
+    """A ticket version as plain data: the fast reader, else the full parser."""
+    try:
+        text_value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fast = fastyaml.loads(text_value)
+    if fast is not None:
+        return fast
+    try:
+        loaded = yamlio.plain(yamlio.load(text_value, path))
+    except GitdeskError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+@dataclass
+class Progress:
+    commits: int = 0
+    events: int = 0
+
+
+def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
+           last: str | None) -> tuple[str, Progress]:
+    """Index the commits after `last` up to `tip`; returns the new `last`."""
+    repo, ref = desk.repo, desk.ref
+    progress = Progress()
+    if tip is None:
+        db.execute("DELETE FROM events WHERE ref=?", (ref,))
+        return "", progress
+    if last and not _ancestor(repo, last, str(tip.id)):
+        last = None  # history was rewritten
+    if not last:
+        db.execute("DELETE FROM events WHERE ref=?", (ref,))
+    row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
+    seq = (row[0] or 0) if last else 0
+    walker = repo.git.walk(tip.id, pygit2.enums.SortMode.TOPOLOGICAL
+                           | pygit2.enums.SortMode.REVERSE)
+    if last:
+        walker.hide(pygit2.Oid(hex=last))
+    blobs = _Blobs(repo)
+    batch: list[tuple[Any, ...]] = []
+    for commit in walker:
+        seq += 1
+        progress.commits += 1
+        batch += _commit_events(repo, blobs, ref, seq, commit)
+        if len(batch) > 5000:
+            db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            progress.events += len(batch)
+            batch = []
+    db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+    progress.events += len(batch)
+    return str(tip.id), progress
+
+
+def _ancestor(repo: gitio.Repo, old: str, tip: str) -> bool:
+    if old == tip:
+        return True
+    try:
+        return bool(repo.git.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=old)))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
+                   commit: pygit2.Commit) -> list[tuple[Any, ...]]:
+    parents = list(commit.parents)
+    base = parents[0].tree if parents else None
+    old_tickets = _tickets_tree(repo, base)
+    new_tickets = _tickets_tree(repo, commit.tree)
+    others = [_tickets_tree(repo, p.tree) for p in parents[1:]]
+    action = _trailer(commit.message, "Gitdesk-Action") or ("merge" if others else "edit")
+    rows = []
+    for path, old_oid, new_oid in gitio.changed_blobs(repo, old_tickets, new_tickets, "tickets"):
+        if not path.endswith(".yaml") or new_oid is None:
+            continue
+        if any(_blob_at(repo, o, path[len("tickets/"):]) == new_oid for o in others):
+            continue  # merged unchanged: indexed with the commit that made it
+        new = blobs.get(new_oid, path)
+        if new is None:
+            continue
+        old = blobs.get(old_oid, path)
+        ticket = str(new.get("id") or path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+        for field, before, after in field_changes(old, new):
+            rows.append((ref, seq, str(commit.id), commit.author.time, commit.author.name,
+                         commit.author.email, action, ticket, new.get("type"), field,
+                         text(before), text(after)))
+    return rows
+
+
+def _blob_at(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> str | None:
+    obj = gitio.entry(repo, tree, path)
+    return str(obj.id) if obj is not None else None
+
+
+def _tickets_tree(repo: gitio.Repo, tree: pygit2.Tree | None) -> pygit2.Tree | None:
+    obj = gitio.entry(repo, tree, "tickets")
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def _trailer(message: str, key: str) -> str | None:
+    for line in reversed(message.splitlines()):
+        if line.startswith(f"{key}: "):
+            return line[len(key) + 2:].strip()
+    return None

@@ -1,0 +1,144 @@
+"""Ticket facts as of a moment, replayed from the event index.
+
+Definitions (the README repeats them; every report uses them):
+
+- A ticket is *opened* by the commit that created its file (the time of its
+  first event); tickets opened after the as-of time do not exist yet.
+- Its fields as of a time are the values its events had set by then.
+- It is *resolved* by the commit that moved it from an open state into a
+  resolved- or closed-category state; a reopen (back to an open state) makes it
+  unresolved again, and its resolution time then runs from opening to the final
+  resolution. *Closed* likewise for the closed category.
+- Tickets that ended cancelled or rejected count as closed but not as resolved:
+  they are left out of resolution times and SLA shares.
+- *Past due*: unresolved (in an open state) at the as-of time and due before it.
+- Event times are commit author times, so back-dated history reports as dated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gitdesk.config import DeskConfig
+from gitdesk.store import parse_time
+
+UNRESOLVED_ENDINGS = ("cancelled", "rejected")
+DEFINITIONS = (
+    "Opened: the time of the commit that created the ticket's file.",
+    "Resolved: the time of the commit that moved it from an open state into a resolved or "
+    "closed state; a reopen makes it unresolved again, and resolution time runs from opening "
+    "to the final resolution.",
+    "Closed: not in an open state (resolved, closed, cancelled, rejected). Cancelled and "
+    "rejected tickets are left out of resolution times and SLA shares.",
+    "Past due: in an open state at the as-of time, with its due time before it.",
+    "Times are commit author times in UTC; --as-of replays the history up to that moment.",
+)
+JSON_FIELDS = ("submitter", "window", "cis", "services", "escalation", "risk_answers")
+
+
+@dataclass
+class Facts:
+    id: str
+    type: str
+    values: dict[str, Any] = field(default_factory=dict)
+    opened: datetime | None = None
+    modified: datetime | None = None
+    resolved: datetime | None = None
+    closed: datetime | None = None
+    reopened: int = 0
+    category: str | None = None
+
+    @property
+    def status(self) -> str | None:
+        value = self.values.get("status")
+        return str(value) if value is not None else None
+
+    def get(self, key: str) -> Any:
+        if key.startswith("fields."):
+            return self.values.get(key)
+        return self.values.get(key)
+
+    @property
+    def due(self) -> datetime | None:
+        text = self.values.get("due")
+        return parse_time(str(text)) if text else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.category == "open"
+
+    @property
+    def counts_as_resolved(self) -> bool:
+        return self.resolved is not None and self.status not in UNRESOLVED_ENDINGS
+
+    def resolution_days(self) -> float | None:
+        if not self.counts_as_resolved or self.opened is None or self.resolved is None:
+            return None
+        return (self.resolved - self.opened).total_seconds() / 86400
+
+    def record(self, as_of: datetime) -> dict[str, Any]:
+        out = {"id": self.id, "type": self.type, **self.values,
+               "opened": _iso(self.opened), "modified": _iso(self.modified),
+               "resolved": _iso(self.resolved), "closed": _iso(self.closed)}
+        return out
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _value(field_name: str, text: str | None) -> Any:
+    if text is None:
+        return None
+    if field_name in JSON_FIELDS or text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def replay(config: DeskConfig, rows: Iterable[Any], as_of: datetime) -> dict[str, Facts]:
+    """Facts per ticket from event rows (oldest first) up to and including as_of."""
+    limit = int(as_of.timestamp())
+    tickets: dict[str, Facts] = {}
+    for row in rows:
+        if row["time"] > limit:
+            continue
+        tid = row["ticket"]
+        facts = tickets.get(tid)
+        moment = datetime.fromtimestamp(row["time"], UTC)
+        if facts is None:
+            facts = tickets[tid] = Facts(tid, row["type"] or "", opened=moment)
+        facts.modified = moment
+        name = row["field"]
+        if name == "opened" or name == "status":
+            facts.values["status"] = row["new"]
+            _enter(config, facts, row["new"], moment)
+        elif name not in ("note", "approval", "event", "link"):
+            facts.values[name] = _value(name, row["new"])
+    return tickets
+
+
+def _enter(config: DeskConfig, facts: Facts, status: str | None, moment: datetime) -> None:
+    try:
+        workflow = config.workflow_for(facts.type, facts.values)
+    except Exception:  # a type or workflow the config no longer has
+        return
+    before = facts.category
+    after = workflow.category(str(status)) if status is not None else None
+    facts.category = after
+    if after == "open":
+        if before in ("resolved", "closed"):
+            facts.reopened += 1
+        facts.resolved = None
+        facts.closed = None
+    elif after in ("resolved", "closed"):
+        if before == "open" or before is None or facts.resolved is None:
+            facts.resolved = moment
+        if after == "closed" and facts.closed is None:
+            facts.closed = moment

@@ -1,0 +1,255 @@
+"""The demo desk: examples/repo/scenario.yaml replayed with gitdesk's own commands.
+
+One build (through `gitdesk demo`, module-scoped) serves the checks of its
+content; a second build with the same --until checks that it is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import GIT_ENV_DROP, Gitdesk, fsck, git
+from gitdesk import demo
+from gitdesk.cli import cli
+from gitdesk.errors import GitdeskError
+from gitdesk.store import Desk
+
+UNTIL = "2026-11-20 19:30:00"
+END = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)
+DAY = 86400
+
+
+@dataclass
+class Built:
+    path: Path
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """The demo desk, built once for this module in an isolated git environment.
+
+    (The autouse `isolated` fixture is per test, so this module-scoped build
+    sets up the same isolation itself.)
+    """
+    base = tmp_path_factory.mktemp("demo")
+    home = base / "home"
+    home.mkdir()
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.org\n"
+                         "[init]\n\tdefaultBranch = main\n")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in GIT_ENV_DROP:
+            mp.delenv(key, raising=False)
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("GIT_TEMPLATE_DIR", "")
+        mp.setenv("TZ", "UTC")
+        path = base / "demo-desk"
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["demo", str(path), "--until", UNTIL],
+                                    catch_exceptions=False)
+        seconds = time.monotonic() - started
+        assert result.exit_code == 0, result.stderr
+    assert not list(home.iterdir()), "the demo wrote into HOME"
+    yield Built(path, result.stdout, result.stderr, seconds)
+
+
+def tickets(path: Path) -> list[dict[str, Any]]:
+    snap = Desk.open(str(path)).snapshot()
+    return [snap.load(p).plain() for p, _oid in snap.ticket_paths()]
+
+
+def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in records}
+
+
+def commit_times(path: Path) -> list[int]:
+    return [int(t) for t in git(path, "log", "--reverse", "--format=%ct").split()]
+
+
+def links(record: dict[str, Any], rel: str) -> set[str]:
+    return {x["id"] for x in record.get("links") or [] if x["rel"] == rel}
+
+
+def test_demo_prints_the_open_tickets(built: Built) -> None:
+    lines = built.stdout.splitlines()
+    header = lines[0].split()
+    assert header[0] == "id" and {"status", "priority", "summary"} <= set(header)
+    open_ids = [line.split()[0] for line in lines[2:]]
+    desk = Gitdesk(built.path)
+    listed = json.loads(desk.ok("list", "--open", "--format", "json"))
+    assert open_ids == [r["id"] for r in listed]
+    assert 15 <= len(open_ids) <= 35
+    assert "Demo desk built in" in built.stderr
+    assert "Web server not rendering pages" not in built.stdout  # that story is over
+    print(f"demo build: {built.seconds:.1f} s")
+
+
+def test_demo_has_about_fifty_tickets_of_every_type_and_state(built: Built) -> None:
+    records = tickets(built.path)
+    assert 40 <= len(records) <= 70
+    types = Counter(r["type"] for r in records)
+    assert set(types) == {"incident", "request", "problem", "change"}
+    assert types["incident"] >= 20 and types["request"] >= 8
+    assert types["problem"] >= 3 and types["change"] >= 6
+    statuses = Counter(r["status"] for r in records)
+    for status in ("new", "assigned", "in-progress", "pending", "resolved", "closed",
+                   "cancelled", "waiting-for-approval", "rejected", "assess", "authorize",
+                   "scheduled", "root-cause-analysis"):
+        assert statuses[status], f"no ticket is {status}: {statuses}"
+    assert {r["pending_reason"] for r in records if r["status"] == "pending"} >= {
+        "awaiting-caller", "awaiting-vendor", "awaiting-problem"}
+    assert {r["priority"] for r in records} == {"critical", "high", "medium", "low",
+                                                "planning"}
+    assert {(r["impact"], r["urgency"]) for r in records if r.get("impact")} == {
+        (i, u) for i in ("high", "medium", "low") for u in ("high", "medium", "low")}
+    assert {r.get("change_type") for r in records if r["type"] == "change"} == {
+        "normal", "emergency", "standard"}
+    assert {r.get("outcome") for r in records if r["status"] == "closed"
+            and r["type"] == "change"} == {"successful", "backed-out"}
+    assert all(r.get("request_type") for r in records if r["type"] == "request")
+
+
+def test_demo_has_a_reopened_ticket_still_open(built: Built) -> None:
+    records = by_id(tickets(built.path))
+    log = git(built.path, "log", "--format=%(trailers:key=Gitdesk-Ticket,valueonly)%x00"
+              "%(trailers:key=Gitdesk-From,valueonly)%x00%(trailers:key=Gitdesk-To,valueonly)%x01")
+    reopened = set()
+    for entry in log.split("\x01"):
+        parts = [p.strip() for p in entry.split("\x00")]
+        if len(parts) == 3 and parts[1] in ("resolved", "closed") and parts[2] == "in-progress":
+            reopened.add(parts[0])
+    assert len(reopened) >= 2
+    assert any(records[t]["status"] == "in-progress" for t in reopened)
+
+
+def test_demo_history_spans_about_sixty_days(built: Built) -> None:
+    times = commit_times(built.path)
+    assert len(times) > 150
+    assert times == sorted(times), "commits are not in date order"
+    assert 58 * DAY <= times[-1] - times[0] <= 61 * DAY
+    assert times[-1] <= END.timestamp()
+    assert END.timestamp() - times[-1] < DAY
+    authors = set(git(built.path, "log", "--format=%an").splitlines())
+    assert {"Maria Santos", "Hans Meier", "Zabbix Monitoring", "Carl Jensen"} <= authors
+
+
+def test_demo_tells_the_web01_story(built: Built) -> None:
+    records = tickets(built.path)
+    index = by_id(records)
+    outages = [r for r in records if r["type"] == "incident" and r.get("ci") == "web01"
+               and r["summary"] == "Web server not rendering pages"]
+    assert len(outages) >= 3
+    assert all(r["submitter"]["email"] == "monitoring@example.org" for r in outages)
+    problems = [r for r in records if r["type"] == "problem" and r.get("ci") == "web01"]
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem["workaround"] and problem["root_cause"] and problem["known_error"]
+    assert any("orkaround" in n["text"] for n in problem["notes"])
+    assert problem["status"] == "closed"
+    causes = links(problem, "causes")
+    assert {r["id"] for r in outages} <= causes
+    assert all(problem["id"] in links(index[i], "caused-by") for i in causes)
+    fixes = links(problem, "fixed-by")
+    assert len(fixes) == 1
+    rfc = index[fixes.pop()]
+    assert rfc["type"] == "change" and rfc["change_type"] == "normal"
+    assert problem["id"] in links(rfc, "fixes")
+    assert rfc["status"] == "closed" and rfc["outcome"] == "successful"
+    assert rfc["window"] and rfc["risk"] and rfc["backout_plan"]
+    history = json.loads(Gitdesk(built.path).ok("history", rfc["id"], "--format", "json"))
+    moves = [row["new"] for row in history if row["field"] == "status"]
+    assert moves == ["new", "assess", "authorize", "scheduled", "implement", "review", "closed"]
+
+
+def test_demo_desk_is_healthy(built: Built) -> None:
+    result = Gitdesk(built.path)("doctor")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    result = CliRunner().invoke(cli, ["--repo", str(built.path), "doctor"])
+    assert result.exit_code == 0, result.stdout
+    fsck(built.path)
+    assert git(built.path, "status", "--porcelain") == ""
+
+
+def test_demo_is_reproducible(built: Built, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    demo.build(again, until=END)
+
+    def summary(path: Path) -> list[tuple[str, ...]]:
+        return sorted((r["type"], r["summary"], r["status"], str(r.get("priority")),
+                       str(r.get("assignee")), str(r.get("ci")), r["created"])
+                      for r in tickets(path))
+
+    assert summary(again) == summary(built.path)
+    assert commit_times(again) == commit_times(built.path)
+
+
+def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine\n")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path), "--until", UNTIL])
+    assert result.exit_code == 2
+    assert "not empty" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_a_failing_step_stops_the_build(tmp_path: Path) -> None:
+    scenario = demo.load_scenario()
+    scenario["steps"] = [*scenario["steps"][:1],
+                         {"day": 57, "as": "hans", "run": "close $inc1 --code bogus"}]
+    scenario.pop("background")
+    with pytest.raises(GitdeskError) as caught:
+        demo.build(tmp_path / "desk", until=END, scenario=scenario)
+    text = str(caught.value)
+    assert "steps[1]" in text and "cannot move from new to closed" in text
+
+
+MINI = {
+    "start": {"day": 2, "time": "08:00"},
+    "admin": "ann",
+    "people": {"ann": {"name": "Ann Admin", "email": "ann@example.org"},
+               "bob": {"name": "Bob Builder", "email": "bob@example.org"}},
+    "groups": {"servers": {"members": ["bob"], "manager": "ann"}},
+}
+
+
+def test_the_timeline_ends_before_until_and_dates_are_substituted(tmp_path: Path) -> None:
+    scenario = {**MINI, "steps": [
+        {"day": 0, "time": "15:00", "as": "bob", "save": "chg", "run":
+         'open change -s "Patch app01 (costs $$0)" --change-type normal --ci app01'},
+        {"day": 0, "time": "15:05", "as": "bob", "run": "set $chg window={{day -1 22:00}}/2h"},
+        {"day": 1, "time": "10:00", "as": "ann", "run": "open incident -s Early"},
+    ]}
+    # 09:00 on the last day is before its 15:00 step: the timeline moves back a day.
+    demo.build(tmp_path / "desk", until=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+               scenario=scenario)
+    records = sorted(tickets(tmp_path / "desk"), key=lambda r: r["created"])
+    assert [r["created"] for r in records] == ["2026-11-18T10:00:00Z", "2026-11-19T15:00:00Z"]
+    change = records[1]
+    assert change["summary"] == "Patch app01 (costs $0)"
+    assert change["window"] == {"start": "2026-11-20T22:00:00Z", "end": "2026-11-21T00:00:00Z"}
+    log = git(tmp_path / "desk", "log", "--reverse", "--format=%an %aI")
+    assert log.splitlines() == ["Ann Admin 2026-11-17T08:00:00+00:00",
+                                "Ann Admin 2026-11-18T10:00:00+00:00",
+                                "Bob Builder 2026-11-19T15:00:00+00:00",
+                                "Bob Builder 2026-11-19T15:05:00+00:00"]
+
+
+def test_an_unsaved_name_is_an_error(tmp_path: Path) -> None:
+    scenario = {**MINI, "steps": [{"day": 1, "as": "bob", "run": "note $nope -m hello"}]}
+    with pytest.raises(GitdeskError, match=r"\$nope is not saved by an earlier step"):
+        demo.build(tmp_path / "desk", until=END, scenario=scenario)
