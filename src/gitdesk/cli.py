@@ -56,7 +56,12 @@ class GitdeskGroup(click.Group):
         module_name = COMMAND_MODULES.get(cmd_name)
         if module_name is None:
             return None
-        module = importlib.import_module(f"gitdesk.commands.{module_name}")
+        try:
+            module = importlib.import_module(f"gitdesk.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gitdesk.commands.{module_name}":
+                raise
+            return None
         for command in module.COMMANDS:
             if command.name == cmd_name:
                 return command  # type: ignore[no-any-return]

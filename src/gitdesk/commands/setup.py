@@ -33,8 +33,12 @@ def demo(path: Path, until: datetime | None) -> None:
     """Build a sample desk with about 60 days of history, then list its open tickets."""
     end = until.replace(tzinfo=UTC) if until is not None else None
     demo_desk.build(path, until=end)
+    as_of = ["--as-of", end.strftime("%Y-%m-%dT%H:%M:%SZ")] if end is not None else []
     click.echo(f"Demo desk built in {path}. Open tickets:", err=True)
     emit(demo_desk.run_command(path, ["list", "--open"]))
+    for name in ("summary", "aging"):
+        click.echo("", err=True)
+        emit(demo_desk.run_command(path, ["report", name, *as_of]))
 
 
 COMMANDS = [init, demo]

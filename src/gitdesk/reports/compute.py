@@ -233,7 +233,8 @@ def sla(s: Scope) -> Report:
     for t in s.tickets:
         priority = str(t.values.get("priority") or "none")
         target = s.config.priorities.get(priority)
-        if target is None or target.target is None or t.opened is None:
+        if target is None or target.target is None or t.opened is None or \
+                not _has_target(s.config, t):
             continue
         group = str(t.values.get("group") or "(none)")
         days = t.resolution_days()
@@ -269,6 +270,13 @@ def sla(s: Scope) -> Report:
     report.sections.append(Section("Breached tickets", ["id", "priority", "group", "outcome",
                                                         "hours late", "summary"], breached))
     return report
+
+
+def _has_target(config: DeskConfig, ticket: Facts) -> bool:
+    """Only types whose tickets get a due time have a resolution target (not problems
+    or changes in the ITIL template)."""
+    ticket_type = config.types.get(ticket.type)
+    return ticket_type is not None and ticket_type.due
 
 
 def changes(s: Scope) -> Report:
@@ -338,7 +346,8 @@ def _week(config: DeskConfig, rows: list[Any], end: datetime,
     timed = 0
     for t in resolved:
         target = config.priorities.get(str(t.values.get("priority") or ""))
-        if target is None or target.target is None or t.opened is None or t.resolved is None:
+        if target is None or target.target is None or t.opened is None or \
+                t.resolved is None or not _has_target(config, t):
             continue
         timed += 1
         within += t.resolved - t.opened <= target.target

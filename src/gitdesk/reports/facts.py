@@ -103,25 +103,45 @@ def _value(field_name: str, text: str | None) -> Any:
 
 
 def replay(config: DeskConfig, rows: Iterable[Any], as_of: datetime) -> dict[str, Facts]:
-    """Facts per ticket from event rows (oldest first) up to and including as_of."""
+    """Facts per ticket from event rows (oldest first) up to and including as_of.
+
+    The rows one commit wrote for one ticket are applied together, so a status
+    is judged with the other fields of the same commit (a request's workflow
+    depends on its approval_required field).
+    """
     limit = int(as_of.timestamp())
     tickets: dict[str, Facts] = {}
+    group: list[Any] = []
     for row in rows:
         if row["time"] > limit:
             continue
-        tid = row["ticket"]
-        facts = tickets.get(tid)
-        moment = datetime.fromtimestamp(row["time"], UTC)
-        if facts is None:
-            facts = tickets[tid] = Facts(tid, row["type"] or "", opened=moment)
-        facts.modified = moment
+        if group and (row["seq"], row["ticket"]) != (group[0]["seq"], group[0]["ticket"]):
+            _apply(config, tickets, group)
+            group = []
+        group.append(row)
+    if group:
+        _apply(config, tickets, group)
+    return tickets
+
+
+def _apply(config: DeskConfig, tickets: dict[str, Facts], group: list[Any]) -> None:
+    first = group[0]
+    moment = datetime.fromtimestamp(first["time"], UTC)
+    facts = tickets.get(first["ticket"])
+    if facts is None:
+        facts = tickets[first["ticket"]] = Facts(first["ticket"], first["type"] or "",
+                                                 opened=moment)
+    facts.modified = moment
+    moved = False
+    for row in group:
         name = row["field"]
-        if name == "opened" or name == "status":
+        if name in ("opened", "status"):
             facts.values["status"] = row["new"]
-            _enter(config, facts, row["new"], moment)
+            moved = True
         elif name not in ("note", "approval", "event", "link"):
             facts.values[name] = _value(name, row["new"])
-    return tickets
+    if moved:
+        _enter(config, facts, facts.values.get("status"), moment)
 
 
 def _enter(config: DeskConfig, facts: Facts, status: str | None, moment: datetime) -> None:
