@@ -88,6 +88,13 @@ def open_ticket(desk: Desk, request: OpenRequest) -> Written:
         ticket = new_ticket(data, ticket_path(ticket_type.name, tid))
         change = Change(subject=f"{tid}: open — {request.summary}", action="open",
                         tickets=[tid])
+        for source in request.sources:
+            found = snap.ticket(source)
+            if found.type != "incident":
+                raise UsageError(f"--from {source}: {found.id} is a {found.type}; a problem "
+                                 "comes from incidents",
+                                 hint=f"link other tickets with: gitdesk link PRB-... related "
+                                      f"{found.id}")
         links = list(request.links) + [("causes", source) for source in request.sources]
         for rel, other in links:
             add_link(snap, change, ticket, rel, other)
@@ -104,8 +111,14 @@ def _prepare_type(config: DeskConfig, type_name: str, request: OpenRequest,
         raise UsageError("--standard opens a standard change: gitdesk open change --standard")
     if request.sources and type_name != "problem":
         raise UsageError("--from links incidents to a new problem: gitdesk open problem --from")
+    if type_name != "change":
+        for key, flag in (("risk", "--risk"), ("window", "--window"), ("cis", "--cis"),
+                          ("services", "--services")):
+            if values.get(key) is not None:
+                raise UsageError(f"{flag} is for changes: gitdesk open change {flag} ...")
     if type_name == "request":
-        return requests.prepare(config, values, request.description, now)
+        return requests.prepare(config, values, request.description, now,
+                                fields=request.fields)
     if values.get("request_type") is not None:
         raise UsageError("--request-type is for service requests: gitdesk open request")
     if type_name == "change":
@@ -126,6 +139,9 @@ def _check_values(config: DeskConfig, ticket_type: TicketType, values: dict[str,
     if categories and category is not None:
         check_choice(tuple(categories), category, "--category")
         check_choice(categories[category], values.get("subcategory"), "--subcategory")
+    elif categories and values.get("subcategory") is not None:
+        raise UsageError("--subcategory needs --category (a subcategory belongs to a category)",
+                         hint=f"categories: {', '.join(categories)}")
 
 
 def custom_values(snap: Snapshot, ticket_type: TicketType, given: dict[str, Any], *,

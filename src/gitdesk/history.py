@@ -77,8 +77,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     for key in ("notes", "approvals", "events"):
         before, after = old.get(key) or [], new.get(key) or []
         for item in after[len(before):]:
-            text = item.get("text") or item.get("comment") or item.get("decision") or ""
-            changes.append(Change(key[:-1], None, text))
+            changes.append(Change(ITEM_LABELS[key], None, _describe(key, item)))
     old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
     new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
     for rel, other in sorted(new_links - old_links):
@@ -88,8 +87,23 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def rows(events: list[Event]) -> list[dict[str, Any]]:
-    """One record per field change, for table/CSV/JSON output."""
+ITEM_LABELS = {"notes": "note", "approvals": "approval", "events": "escalation"}
+
+
+def _describe(key: str, item: dict[str, Any]) -> str:
+    if key == "approvals":
+        comment = f": {item['comment']}" if item.get("comment") else ""
+        return f"{item.get('decision')} by {item.get('by')} for {item.get('group')}{comment}"
+    if key == "events":
+        kind = str(item.get("kind", "")).replace("-escalation", "")
+        level = f" level {item['level']}" if item.get("level") else ""
+        return f"{kind}{level} to {item.get('to')}: {item.get('text', '')}"
+    return str(item.get("text", ""))
+
+
+def rows(events: list[Event], *, width: int | None = 50) -> list[dict[str, Any]]:
+    """One record per field change, for table/CSV/JSON output (values cut to `width`
+    characters for tables only)."""
     out = []
     for event in events:
         base = {"at": event.at, "author": event.author, "action": event.action,
@@ -98,6 +112,13 @@ def rows(events: list[Event]) -> list[dict[str, Any]]:
             out.append({**base, "field": "", "old": "", "new": ""})
         for change in event.changes:
             out.append({**base, "field": change.field,
-                        "old": one_line(change.old, 50) if change.old is not None else "",
-                        "new": one_line(change.new, 50) if change.new is not None else ""})
+                        "old": _shown(change.old, width), "new": _shown(change.new, width)})
     return out
+
+
+def _shown(value: Any, width: int | None) -> Any:
+    if value is None:
+        return ""
+    if width is None:
+        return value
+    return one_line(value, width)

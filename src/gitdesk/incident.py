@@ -28,8 +28,10 @@ def escalate_functional(policy: Policy, ticket: Ticket, group: str, text: str, w
     previous = ticket.get("group")
     if previous == group:
         raise RuleViolation(f"{ticket.id} is already with group {group}")
-    if assignee is not None and assignee not in policy.people:
-        raise UsageError(f"--assignee: {assignee!r} is not a person of the policy")
+    if assignee is not None and assignee not in policy.groups[group].members:
+        members = ", ".join(policy.groups[group].members) or "nobody yet"
+        raise UsageError(f"--assignee: {assignee!r} is not a member of {group}",
+                         hint=f"members of {group}: {members}")
     if assignee is None and needs_assignee:
         members = ", ".join(policy.groups[group].members) or "nobody yet"
         raise RuleViolation(f"{ticket.id} is {ticket.status}, which needs an assignee: "

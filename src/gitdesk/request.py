@@ -28,11 +28,14 @@ def catalog_entry(config: DeskConfig, request_type: str | None) -> RequestType:
 
 
 def prepare(config: DeskConfig, values: dict[str, Any], description: str | None,
-            now: datetime) -> datetime | None:
-    """Fill a new request from its catalog entry; returns its due time, if any."""
+            now: datetime, *, fields: dict[str, Any] | None = None) -> datetime | None:
+    """Fill a new request from its catalog entry; returns its due time, if any.
+
+    A required key is met by the value of that name, the description, or a custom
+    field of that id (--field KEY=VALUE)."""
     entry = catalog_entry(config, values.get("request_type"))
-    missing = [key for key in entry.required
-               if not (description if key == "description" else values.get(key))]
+    given = {**(fields or {}), **values, "description": description}
+    missing = [key for key in entry.required if given.get(key) in (None, "")]
     if missing:
         flags = ", ".join(FLAG_NAMES.get(k, f"--field {k}=...") for k in missing)
         raise UsageError(f"a {entry.id} request needs {flags}")

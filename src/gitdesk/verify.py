@@ -78,6 +78,10 @@ def _vocabulary(config: DeskConfig, workflow: Workflow, path: str,
                                       line=locate(data, (key,))))
     categories = config.types[str(data["type"])].categories
     category = data.get("category")
+    if categories and category is None and data.get("subcategory") is not None:
+        problems.append(Violation(path, "vocabulary", "subcategory: set without a category",
+                                  hint=f"categories: {', '.join(categories)}",
+                                  line=locate(data, ("subcategory",))))
     if categories and category is not None:
         if category not in categories:
             problems.append(Violation(path, "vocabulary", f"category: unknown {category!r}",

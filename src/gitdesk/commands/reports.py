@@ -81,7 +81,7 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
     """Reports computed from the git history (see the README for definitions)."""
     desk = desk_of(ctx)
     moment = as_of_time(desk, as_of)
-    predicate = compile_where(where_expr) if where_expr else None
+    predicate = compile_where(where_expr) if where_expr is not None else None
     with opened(desk) as index:
         snap, _progress = index.refresh_events()
         rows = index.events()

@@ -161,7 +161,7 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
              sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
              limit: int | None, columns: str | None, rev: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
-    predicate = compile_where(where_expr) if where_expr else None
+    predicate = compile_where(where_expr) if where_expr is not None else None
     desk = desk_of(ctx)
     config = desk.snapshot(rev).config
     for type_name in types:
