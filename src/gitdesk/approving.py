@@ -18,7 +18,7 @@ from gitdesk.approvals import (
 from gitdesk.catalog import Level
 from gitdesk.config import DeskConfig, Policy, Workflow
 from gitdesk.errors import GitdeskError, RuleViolation
-from gitdesk.model import Note, Ticket
+from gitdesk.model import Note, Ticket, ticket_path
 from gitdesk.signing import SigningKey
 from gitdesk.store import Change, Desk, Snapshot, Written, iso
 
@@ -134,6 +134,22 @@ def approval_states(desk: Desk, snap: Snapshot, ticket: Ticket) -> list[Approval
     return states
 
 
+def trusted_approvers(desk: Desk, data: dict[str, Any]) -> list[str]:
+    """Approvers whose latest decision approves the current content, counting only
+    entries whose commits pass the verifier (a hand-made, unsigned approval in
+    local history does not count, even before a server would refuse it)."""
+    path = ticket_path(str(data["type"]), str(data["id"]))
+    entries = list(data.get("approvals") or [])
+    trusted = _trusted_entries(desk, path, len(entries))
+    digest = content_hash(data)
+    latest: dict[str, tuple[str, str, bool]] = {}
+    for i, entry in enumerate(entries):
+        latest[str(entry.get("by"))] = (str(entry.get("decision")),
+                                        str(entry.get("content_hash")), trusted.get(i, False))
+    return [who for who, (decision, seen, ok) in latest.items()
+            if ok and decision == "approved" and seen == digest]
+
+
 def _trusted_entries(desk: Desk, path: str, count: int) -> dict[int, bool]:
     """Whether the commit that added each entry passes the verifier."""
     from gitdesk.verifier import verify_commit
@@ -158,5 +174,8 @@ def _trusted_entries(desk: Desk, path: str, count: int) -> dict[int, bool]:
     return result
 
 
-def missing(config: DeskConfig, policy: Policy, data: dict[str, Any]) -> list[Shortfall]:
-    return shortfalls(required_levels(config, policy, data), current_approvers(data), policy)
+def missing(desk: Desk, config: DeskConfig, policy: Policy,
+            data: dict[str, Any]) -> list[Shortfall]:
+    """What the ticket still needs, counting only trusted approvals."""
+    return shortfalls(required_levels(config, policy, data), trusted_approvers(desk, data),
+                      policy)

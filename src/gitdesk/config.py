@@ -46,6 +46,20 @@ class Workflow:
         state = self.states.get(status)
         return state.category if state else None
 
+    def authorized(self, status: str) -> bool:
+        """Whether an open state lies at or after an approval gate: a ticket there must
+        keep its approval levels satisfied on its current content."""
+        if self.category(status) != "open":
+            return False
+        seen = [s for s, st in self.states.items() if st.approval]
+        queue = list(seen)
+        while queue:
+            for target in self.transitions.get(queue.pop(), ()):
+                if target not in seen and self.category(target) == "open":
+                    seen.append(target)
+                    queue.append(target)
+        return status in seen
+
 
 @dataclass(frozen=True)
 class WorkflowChoice:

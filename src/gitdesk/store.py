@@ -282,11 +282,13 @@ class Desk:
 
     def _verify(self, oid: str) -> None:
         """The verifier that guards hooks and CI judges this commit before it lands."""
+        from gitdesk.approving import trusted_approvers
         from gitdesk.verifier import verify_commit
 
         commit = self.repo.git.get(oid)
         assert isinstance(commit, pygit2.Commit)
-        problems = verify_commit(self.repo, commit)
+        problems = verify_commit(self.repo, commit,
+                                 approvers=lambda data: trusted_approvers(self, data))
         if problems:
             first = problems[0]
             raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)

@@ -23,7 +23,7 @@ flows through signatures checked against the previous policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +81,12 @@ def openpgp_keys(snap: Snapshot) -> dict[str, bytes]:
             if not is_tree and name.endswith(".asc")}
 
 
-def verify_commit(repo: gitio.Repo, commit: pygit2.Commit) -> list[Violation]:
-    """Every violation of the rules by this commit, judged against its parent."""
+def verify_commit(repo: gitio.Repo, commit: pygit2.Commit, *,
+                  approvers: Callable[[Any], list[str]] | None = None) -> list[Violation]:
+    """Every violation of the rules by this commit, judged against its parent.
+
+    `approvers` decides whose approvals count at an approval gate; by default the
+    entries on the current content (each was checked when its commit was)."""
     parents = list(commit.parents)
     base = Snapshot(repo, parents[0] if parents else None)
     head = Snapshot(repo, commit)
@@ -90,6 +94,8 @@ def verify_commit(repo: gitio.Repo, commit: pygit2.Commit) -> list[Violation]:
     rules, policy, problems = _rules(base if trusted_base else head)
     if rules is None:
         return problems
+    if approvers is not None:
+        rules = Rules(rules.config, rules.policy, approvers)
     signer = _Signer(repo, str(commit.id), policy, openpgp_keys(base if trusted_base else head))
     others = [Snapshot(repo, p) for p in parents[1:]]
     violations: list[Violation] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitdesk import ids, schema
-from gitdesk.approvals import current_approvers, required_levels, shortfalls
+from gitdesk.approvals import content_hash, current_approvers, required_levels, shortfalls
 from gitdesk.config import DeskConfig, Policy, Workflow, locate
 from gitdesk.errors import InvalidFile
 from gitdesk.model import APPEND_ONLY, IMMUTABLE, ticket_path
@@ -142,6 +142,9 @@ def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]
         problems += check_transition(rules, workflow, path, str(old.get("status")), new)
     else:
         problems += _required(config, workflow, path, new)
+        if workflow.authorized(str(new["status"])) and \
+                content_hash(old) != content_hash(new):
+            problems += _approval_gate(rules, path, new, edited=True)
     return problems
 
 
@@ -155,16 +158,23 @@ def check_transition(rules: Rules, workflow: Workflow, path: str, source: str,
                           f"{new['id']}: cannot move from {source} to {target}",
                           hint=f"from {source} the {workflow.name} workflow allows: {choices}")]
     problems = _required(rules.config, workflow, path, new)
-    if workflow.states[target].approval:
+    if workflow.authorized(target):
         problems += _approval_gate(rules, path, new)
     return problems
 
 
-def _approval_gate(rules: Rules, path: str, data: Any) -> list[Violation]:
+def _approval_gate(rules: Rules, path: str, data: Any, *, edited: bool = False) -> list[Violation]:
     levels = required_levels(rules.config, rules.policy, data)
     missing = shortfalls(levels, rules.approvers(data), rules.policy)
     if not missing:
         return []
+    if edited:
+        return [Violation(path, "approval",
+                          f"{data['id']}: reviewed content changed while {data['status']}: "
+                          "that voids its approvals; "
+                          + "; ".join(str(m) for m in missing),
+                          hint="leave the reviewed content as approved; to change the plan, "
+                               "cancel the ticket and open a new one for approval")]
     return [Violation(path, "approval",
                       f"{data['id']}: cannot move to {data['status']}: "
                       + "; ".join(str(m) for m in missing),

@@ -43,7 +43,7 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
                                        ticket.status):
         return
     data = ticket.plain()
-    missing = approving.missing(config, policy, data)
+    missing = approving.missing(desk, config, policy, data)
     for shortfall in missing:
         click.echo(f"gitdesk: {ticket.id} {shortfall}", err=True)
     smtp = mail.Smtp.from_config(config.raw)

@@ -8,7 +8,6 @@ import sys
 import click
 
 from gitdesk import gitio, hooking, hookscripts
-from gitdesk.commands._common import desk_of
 from gitdesk.errors import GitdeskError, UsageError, VerificationFailed
 from gitdesk.verifier import Finding, verify_range
 
@@ -38,10 +37,18 @@ Examples:
 @click.pass_context
 def verify(ctx: click.Context, revisions: tuple[str, ...], fmt: str) -> None:
     """Check commits against the desk's rules and policy (exit 4 on a violation)."""
-    desk = desk_of(ctx)
-    args = list(revisions) or [desk.ref]
-    count = len(gitio.rev_list(desk.repo, args))
-    findings = list(verify_range(desk.repo, args))
+    obj = ctx.find_root().obj
+    repo = gitio.open_repo(obj.repo)
+    # CI checks out a detached HEAD: a range needs no branch, and without one the
+    # desk's branch (or HEAD itself) is verified.
+    if revisions:
+        args = list(revisions)
+    elif obj.branch or gitio.head_branch_of_bare(repo):
+        args = [gitio.resolve_ref(repo, obj.branch)]
+    else:
+        args = ["HEAD"]
+    count = len(gitio.rev_list(repo, args))
+    findings = list(verify_range(repo, args))
     _print(findings, fmt)
     if findings:
         raise VerificationFailed(f"{len(findings)} violation(s) in {count} commit(s)")
@@ -87,11 +94,13 @@ Examples:
   gitdesk hooks install --server --repo /srv/git/it-desk.git""")
 @click.option("--server", is_flag=True, help="Install pre-receive and update (a server's bare "
                                              "repository).")
+@click.option("--repo", "repo_path", metavar="PATH",
+              help="The repository to install into (same as the global --repo).")
 @click.pass_context
-def install(ctx: click.Context, server: bool) -> None:
+def install(ctx: click.Context, server: bool, repo_path: str | None) -> None:
     """Install gitdesk's hook shims (an existing hook is kept as NAME.legacy)."""
     obj = ctx.find_root().obj
-    repo = gitio.open_repo(obj.repo)
+    repo = gitio.open_repo(repo_path or obj.repo)
     try:
         done = hookscripts.install(repo, server=server)
     except OSError as exc:

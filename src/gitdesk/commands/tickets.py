@@ -243,6 +243,6 @@ def approval_text(desk: Desk, snap: Snapshot, ticket: Ticket) -> str:
                      f"{entry.get('group', '?')}: {state.validity}{comment}")
     if not data.get("approvals"):
         lines.append("  none yet")
-    missing = approving.missing(snap.config, snap.policy, data)
+    missing = approving.missing(desk, snap.config, snap.policy, data)
     lines += [f"  missing: {m}" for m in missing] or ["  all approval levels are satisfied"]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,543 @@
+"""The verifier over a range, and the server hooks end to end with the real git binary.
+
+A bare repository gets `gitdesk hooks install --server`; commits made by hand
+with plain git (or gitdesk) are pushed to it over file:// and over `git daemon`
+on 127.0.0.1 (started here, with an environment of its own). Every push that
+breaks a rule is refused with the rule named; the valid flow goes through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Gitdesk, fsck
+from gitdesk import hookscripts
+from test_signing import (
+    GITDESK,
+    TWO_CAB,
+    Desk,
+    Person,
+    bare_with_hooks,
+    commit,
+    edit_yaml,
+    free_port,
+    hand_approve,
+    ready_change,
+    run,
+    staffed_desk,
+    team,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"{what} exited with {proc.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{what} does not accept connections on port {port}")
+
+
+@dataclass(frozen=True)
+class Daemon:
+    root: Path
+    port: int
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """`git daemon` serving (and accepting pushes to) the bare repositories of this module.
+
+    It runs the hooks with its own environment: a HOME and git config of its own,
+    gitdesk on PATH and in GITDESK.
+    """
+    base = tmp_path_factory.mktemp("daemon")
+    root, home = base / "repos", base / "home"
+    root.mkdir()
+    home.mkdir()
+    (base / "gitconfig").write_text("")
+    env = {"PATH": f"{Path(GITDESK).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin')}",
+           "HOME": str(home), "GIT_CONFIG_GLOBAL": str(base / "gitconfig"),
+           "GIT_CONFIG_NOSYSTEM": "1", "GITDESK": GITDESK, "TZ": "UTC", "LANG": "C.UTF-8"}
+    port = free_port()
+    with (base / "daemon.log").open("wb") as log:
+        proc = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", f"--base-path={root}", "--export-all",
+             "--enable=receive-pack", "--informative-errors", "--listen=127.0.0.1",
+             f"--port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, proc, "git daemon")
+            yield Daemon(root, port, home)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert not list(home.iterdir()), "the hooks wrote into the daemon's HOME"
+
+
+@dataclass(frozen=True)
+class Server:
+    bare: Path
+    port: int
+
+    @property
+    def file_url(self) -> str:
+        return f"file://{self.bare}"
+
+    @property
+    def git_url(self) -> str:
+        return f"git://127.0.0.1:{self.port}/{self.bare.name}"
+
+    def tip(self, branch: str = "main") -> str:
+        proc = run(["git", "-C", str(self.bare), "rev-parse", "--verify", "-q",
+                    f"refs/heads/{branch}"], check=False)
+        return proc.stdout.strip()
+
+
+def push(work: Path, url: str, who: Person, *args: str,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run(["git", "push", *args, url, "HEAD:refs/heads/main"], cwd=work,
+               env={**who.env(), "GITDESK": GITDESK, **(env or {})}, check=False)
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, Person]:
+    return team(tmp_path)
+
+
+@pytest.fixture
+def server(daemon: Daemon, tmp_path: Path) -> Server:
+    return Server(bare_with_hooks(daemon.root / f"{tmp_path.name}.git"), daemon.port)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, people: dict[str, Person], server: Server) -> Iterator[Desk]:
+    """alice's desk (bob cab, carol dba, dave service desk; high risk needs 2 cab),
+    already pushed to the server."""
+    built = staffed_desk(tmp_path / "desk", people, rules=[TWO_CAB])
+    accepted = push(built.path, server.file_url, people["alice"])
+    assert accepted.returncode == 0, accepted.stderr
+    assert server.tip() == built.head()
+    yield built
+    fsck(server.bare)
+
+
+def assert_refused(desk: Desk, server: Server, who: Person, rule: str, message: str) -> None:
+    """Pushed over file:// and over git://, refused naming the rule; the server unchanged."""
+    before = server.tip()
+    for url in (server.file_url, server.git_url):
+        result = push(desk.path, url, who)
+        assert result.returncode != 0, f"{url} accepted:\n{result.stderr}"
+        assert "pre-receive hook declined" in result.stderr, result.stderr
+        refused = [line for line in result.stderr.splitlines()
+                   if "gitdesk: rejected:" in line]
+        assert any(f"[{rule}]" in line and message in line for line in refused), \
+            f"{url}: no [{rule}] {message!r} in\n{result.stderr}"
+        assert server.tip() == before
+
+
+def hand_edit(desk: Desk, tid: str, change: Callable[[Any], None]) -> None:
+    edit_yaml(desk.file(tid), change)
+
+
+def set_status(status: str) -> Callable[[Any], None]:
+    def change(ticket: Any) -> None:
+        ticket["status"] = status
+
+    return change
+
+
+# ---------------------------------------------------------------------------
+# gitdesk verify over a range
+
+
+def test_verify_reports_each_violation_in_text_json_and_github_formats(
+        tmp_path: Path, people: dict[str, Person]) -> None:
+    desk = staffed_desk(tmp_path / "desk", people)
+    bob = people["bob"]
+    tid = ready_change(desk, bob)
+    good = desk.head()
+    hand_edit(desk, tid, hand_approve("bob", "cab"))
+    unsigned = commit(desk.path, bob, "approve by hand", sign=False)
+    inc = desk.open("incident", "-s", "Printer jammed")
+    hand_edit(desk, inc, set_status("closed"))
+    closed = commit(desk.path, bob, "close by hand", sign=False)
+
+    assert desk("verify", good).exit_code == 0
+    assert desk("verify", f"{good}~3..{good}").exit_code == 0
+
+    text = desk("verify", f"{good}..HEAD")
+    assert text.exit_code == 4
+    lines = text.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{unsigned[:10]} tickets/change/")
+    assert f"{tid}: approval by bob is not trusted: the commit is not signed [signature]" \
+        in lines[0]
+    assert "— fix: approve with `gitdesk approve`" in lines[0]
+    assert lines[1].startswith(f"{closed[:10]} tickets/incident/")
+    assert f"{inc}: cannot move from new to closed [workflow]" in lines[1]
+    assert "2 violation(s) in 3 commit(s)" in text.stderr
+
+    records = json.loads(desk("verify", f"{good}..HEAD", "--format", "json").stdout)
+    assert [(r["commit"], r["rule"]) for r in records] == [(unsigned, "signature"),
+                                                           (closed, "workflow")]
+    assert records[0]["path"] == f"tickets/change/{tid[4:6]}/{tid}.yaml"
+    assert "not signed" in records[0]["message"] and records[0]["hint"]
+
+    github = desk("verify", f"{good}..HEAD", "--format", "github")
+    assert github.exit_code == 4
+    lines = github.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"::error file=tickets/change/{tid[4:6]}/{tid}.yaml,"
+                               f"title=gitdesk signature::{unsigned[:10]}: ")
+    assert lines[1].startswith(f"::error file=tickets/incident/{inc[4:6]}/{inc}.yaml,"
+                               f"title=gitdesk workflow::{closed[:10]}: ")
+
+    whole = desk("verify")
+    assert whole.exit_code == 4 and len(whole.stdout.splitlines()) == 2
+
+
+# ---------------------------------------------------------------------------
+# pushes the server refuses
+
+
+def test_push_of_an_unsigned_approval_is_refused(desk: Desk, server: Server,
+                                                 people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = ready_change(desk, bob)
+    hand_edit(desk, tid, hand_approve("bob", "cab"))
+    commit(desk.path, bob, f"{tid}: approve (by hand)", sign=False)
+    assert_refused(desk, server, bob, "signature",
+                   f"{tid}: approval by bob is not trusted: the commit is not signed")
+
+
+def test_push_of_an_approval_signed_by_bob_naming_alice_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = ready_change(desk, bob)
+    hand_edit(desk, tid, hand_approve("alice", "cab"))
+    commit(desk.path, bob, f"{tid}: approve for alice", sign=True)
+    assert "BEGIN SSH SIGNATURE" in desk.git("cat-file", "-p", "HEAD")
+    assert_refused(desk, server, bob, "signature",
+                   f"{tid}: approval names alice but the commit is signed by bob")
+
+
+def test_push_of_an_approval_from_outside_the_required_group_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    dave = people["dave"]
+    tid = ready_change(desk, dave)
+    hand_edit(desk, tid, hand_approve("dave", "cab"))
+    commit(desk.path, dave, f"{tid}: approve", sign=True)
+    assert_refused(desk, server, dave, "approver",
+                   f"{tid}: dave is not in a group whose approval it needs (cab)")
+
+
+def test_push_of_a_change_scheduled_with_one_of_two_approvals_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = ready_change(desk, bob, summary="Replace the load balancer", risk="high")
+    desk.ok_as(bob, "approve", tid, "-m", "fine")
+    refused = desk.as_(bob, "transition", tid, "scheduled")
+    assert refused.exit_code == 1
+    hand_edit(desk, tid, set_status("scheduled"))
+    commit(desk.path, bob, f"{tid}: scheduled", sign=False)
+    assert_refused(desk, server, bob, "approval",
+                   f"{tid}: cannot move to scheduled: needs 2 approval(s) from group cab "
+                   "(has 1: bob); ask: alice")
+
+
+def test_push_of_a_change_scheduled_after_its_approval_was_voided_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob, dave = people["bob"], people["dave"]
+    tid = ready_change(desk, dave)
+    desk.ok_as(bob, "approve", tid, "-m", "go")
+    desk.ok_as(dave, "set", tid, "backout_plan=reinstall from scratch")
+    hand_edit(desk, tid, set_status("scheduled"))
+    commit(desk.path, dave, f"{tid}: scheduled", sign=True)
+    assert_refused(desk, server, dave, "approval",
+                   f"{tid}: cannot move to scheduled: needs 1 approval(s) from group cab "
+                   "(has 0)")
+
+
+def make_admin(person: str) -> Callable[[Any], None]:
+    def change(policy: Any) -> None:
+        policy["admins"].append(person)
+        policy["groups"]["ecab"]["members"].append(person)
+
+    return change
+
+
+def test_push_of_a_policy_change_signed_by_a_non_admin_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    edit_yaml(desk.path / ".gitdesk/policy.yaml", make_admin("bob"))
+    commit(desk.path, bob, "policy: make me an admin", sign=True)
+    assert_refused(desk, server, bob, "admin",
+                   "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")
+
+
+def test_push_of_an_unsigned_policy_change_is_refused(desk: Desk, server: Server,
+                                                      people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    edit_yaml(desk.path / ".gitdesk/policy.yaml", make_admin("bob"))
+    commit(desk.path, bob, "policy: make me an admin", sign=False)
+    assert_refused(desk, server, bob, "admin",
+                   "changes to .gitdesk/ must be signed by a policy admin "
+                   "(the commit is not signed)")
+
+
+def test_push_of_a_deleted_ticket_is_refused(desk: Desk, server: Server,
+                                             people: dict[str, Person]) -> None:
+    dave = people["dave"]
+    inc = desk.ok_as(dave, "open", "incident", "-s", "Printer jammed").strip()
+    pushed = push(desk.path, server.file_url, dave)
+    assert pushed.returncode == 0, pushed.stderr
+    desk.git("rm", "-q", str(desk.file(inc).relative_to(desk.path)))
+    commit(desk.path, dave, f"remove {inc}", sign=False)
+    assert_refused(desk, server, dave, "no-delete", "tickets are never deleted")
+
+
+def test_push_of_a_forbidden_transition_made_by_hand_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    dave = people["dave"]
+    inc = desk.ok_as(dave, "open", "incident", "-s", "Printer jammed").strip()
+    hand_edit(desk, inc, set_status("closed"))
+    commit(desk.path, dave, f"{inc}: close", sign=False)
+    assert_refused(desk, server, dave, "workflow", f"{inc}: cannot move from new to closed")
+
+
+def test_push_that_rewrites_the_desks_history_is_refused(desk: Desk, server: Server,
+                                                         people: dict[str, Person]) -> None:
+    dave = people["dave"]
+    desk.ok_as(dave, "open", "incident", "-s", "Printer jammed")
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    desk.git("reset", "-q", "--hard", "HEAD~1")
+    before = server.tip()
+    result = push(desk.path, server.file_url, dave, "--force")
+    assert result.returncode != 0
+    assert "the desk's history cannot be rewritten" in result.stderr
+    assert server.tip() == before
+
+
+def test_push_deleting_the_desks_branch_is_refused(desk: Desk, server: Server,
+                                                   people: dict[str, Person]) -> None:
+    before = server.tip()
+    result = run(["git", "push", server.git_url, ":main"], cwd=desk.path,
+                 env=people["dave"].env(), check=False)
+    assert result.returncode != 0
+    assert "the desk's branch cannot be deleted [no-delete]" in result.stderr
+    assert server.tip() == before
+
+
+def test_the_update_hook_alone_refuses_too(desk: Desk, server: Server,
+                                           people: dict[str, Person]) -> None:
+    """For a host that runs only `update`: the same verdict, per ref."""
+    (server.bare / "hooks" / "pre-receive").unlink()
+    dave = people["dave"]
+    inc = desk.ok_as(dave, "open", "incident", "-s", "Printer jammed").strip()
+    hand_edit(desk, inc, set_status("closed"))
+    commit(desk.path, dave, f"{inc}: close", sign=False)
+    before = server.tip()
+    for url in (server.file_url, server.git_url):
+        result = push(desk.path, url, dave)
+        assert result.returncode != 0
+        assert "hook declined" in result.stderr
+        assert f"{inc}: cannot move from new to closed [workflow]" in result.stderr
+        assert server.tip() == before
+
+
+# ---------------------------------------------------------------------------
+# the valid flow goes through
+
+
+@pytest.mark.parametrize("transport", ["file", "daemon"])
+def test_push_of_the_valid_flow_is_accepted(desk: Desk, server: Server,
+                                            people: dict[str, Person], transport: str) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    tid = ready_change(desk, bob, summary="Move web01 sessions to db01", cis="db01")
+    desk.ok_as(bob, "approve", tid, "-m", "CAB: go")
+    desk.ok_as(carol, "approve", tid, "-m", "DBA: go")
+    desk.ok_as(bob, "transition", tid, "scheduled")
+    inc = desk.ok_as(people["dave"], "open", "incident", "-s", "Printer jammed").strip()
+    hand_edit(desk, inc, set_status("in-progress"))  # an allowed move made with plain git
+    commit(desk.path, people["dave"], f"{inc}: working on it", sign=False)
+
+    def dave_joins_the_cab(policy: Any) -> None:
+        policy["groups"]["cab"]["members"].append("dave")
+
+    edit_yaml(desk.path / ".gitdesk/policy.yaml", dave_joins_the_cab)
+    commit(desk.path, alice, "policy: dave joins the CAB", sign=True)
+
+    url = server.file_url if transport == "file" else server.git_url
+    result = push(desk.path, url, bob)
+    assert result.returncode == 0, result.stderr
+    assert "gitdesk: rejected" not in result.stderr
+    assert server.tip() == desk.head()
+    on_server = Desk(server.bare)
+    on_server.ok("--repo", str(server.bare), "verify")
+    shown = json.loads(on_server.ok("--repo", str(server.bare), "show", tid, "--format",
+                                    "json"))
+    assert shown["status"] == "scheduled"
+    assert [a["by"] for a in shown["approvals"]] == ["bob", "carol"]
+
+
+# ---------------------------------------------------------------------------
+# installing the hooks
+
+
+def test_the_shipped_hook_scripts_are_the_shims_install_writes() -> None:
+    for name in (*hookscripts.SERVER_HOOKS, *hookscripts.CLIENT_HOOKS):
+        assert (REPO_ROOT / "hooks" / name).read_text() == hookscripts.shim(name)
+
+
+def test_install_bakes_in_the_absolute_path_of_gitdesk(
+        daemon: Daemon, tmp_path: Path, people: dict[str, Person],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{Path(GITDESK).parent}{os.pathsep}{os.environ['PATH']}")
+    bare = bare_with_hooks(daemon.root / f"{tmp_path.name}.git")
+    for name in hookscripts.SERVER_HOOKS:
+        script = (bare / "hooks" / name).read_text()
+        assert f'GITDESK="${{GITDESK:-{GITDESK}}}"' in script
+        assert os.access(bare / "hooks" / name, os.X_OK)
+    # a pusher without gitdesk on PATH and without GITDESK is still checked
+    desk = staffed_desk(tmp_path / "desk", people)
+    inc = desk.open("incident", "-s", "Printer jammed")
+    hand_edit(desk, inc, set_status("closed"))
+    commit(desk.path, people["dave"], "close", sign=False)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                           if p != str(Path(GITDESK).parent))
+    result = run(["git", "push", f"file://{bare}", "HEAD:refs/heads/main"], cwd=desk.path,
+                 env={"PATH": path}, check=False)
+    assert result.returncode != 0
+    assert "cannot move from new to closed [workflow]" in result.stderr
+
+
+def test_install_with_repo_after_the_command_as_its_help_shows(tmp_path: Path) -> None:
+    """`gitdesk hooks install --help` gives: gitdesk hooks install --server --repo PATH."""
+    bare = tmp_path / "it-desk.git"
+    run(["git", "init", "-q", "--bare", str(bare)])
+    help_text = Gitdesk(tmp_path).ok("hooks", "install", "--help")
+    assert "gitdesk hooks install --server --repo" in help_text
+    result = Gitdesk(tmp_path)("hooks", "install", "--server", "--repo", str(bare))
+    assert result.exit_code == 0, result.stderr
+    assert hookscripts.MARKER in (bare / "hooks" / "pre-receive").read_text()
+
+
+LEGACY_PRE_RECEIVE = """#!/bin/sh
+# the site's own pre-receive hook
+cat >> "$(dirname "$0")/../legacy-pre-receive.log"
+echo "legacy pre-receive ran" >&2
+exit "$(cat "$(dirname "$0")/../legacy-exit" 2>/dev/null || echo 0)"
+"""
+LEGACY_UPDATE = """#!/bin/sh
+echo "$1" >> "$(dirname "$0")/../legacy-update.log"
+"""
+
+
+def test_install_keeps_an_existing_hook_as_legacy_and_runs_it_first(
+        daemon: Daemon, tmp_path: Path, people: dict[str, Person]) -> None:
+    bare = daemon.root / f"{tmp_path.name}.git"
+    run(["git", "init", "-q", "--bare", "-b", "main", str(bare)])
+    hooks = bare / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-receive").write_text(LEGACY_PRE_RECEIVE)
+    (hooks / "update").write_text(LEGACY_UPDATE)
+    for name in ("pre-receive", "update"):
+        (hooks / name).chmod(0o755)
+    installed = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--server").ok()
+    assert "kept the old one as pre-receive.legacy" in installed.stderr
+    assert "kept the old one as update.legacy" in installed.stderr
+    assert (hooks / "pre-receive.legacy").read_text() == LEGACY_PRE_RECEIVE
+    assert (hooks / "update.legacy").read_text() == LEGACY_UPDATE
+    assert hookscripts.MARKER in (hooks / "pre-receive").read_text()
+    # installing again replaces gitdesk's own shim and keeps the legacy hook
+    again = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--server").ok()
+    assert "legacy" not in again.stderr
+    assert (hooks / "pre-receive.legacy").read_text() == LEGACY_PRE_RECEIVE
+
+    server = Server(bare, daemon.port)
+    desk = staffed_desk(tmp_path / "desk", people)
+    dave = people["dave"]
+    accepted = push(desk.path, server.git_url, dave)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "legacy pre-receive ran" in accepted.stderr
+    assert f"{desk.head()} refs/heads/main" in (bare / "legacy-pre-receive.log").read_text()
+    assert (bare / "legacy-update.log").read_text() == "refs/heads/main\n"
+
+    # the legacy hook passes, gitdesk refuses
+    inc = desk.open("incident", "-s", "Printer jammed")
+    hand_edit(desk, inc, set_status("closed"))
+    commit(desk.path, dave, "close", sign=False)
+    refused = push(desk.path, server.file_url, dave)
+    assert refused.returncode != 0
+    assert "legacy pre-receive ran" in refused.stderr
+    assert "cannot move from new to closed [workflow]" in refused.stderr
+
+    # the legacy hook refuses: gitdesk's verdict is not asked
+    desk.git("reset", "-q", "--hard", "HEAD~1")
+    desk.open("incident", "-s", "Mouse broken")
+    (bare / "legacy-exit").write_text("1\n")
+    refused = push(desk.path, server.file_url, dave)
+    assert refused.returncode != 0
+    assert "legacy pre-receive ran" in refused.stderr
+    assert "gitdesk:" not in refused.stderr
+    (bare / "legacy-exit").write_text("0\n")
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    assert server.tip() == desk.head()
+
+
+def test_install_refuses_when_core_hookspath_points_elsewhere(tmp_path: Path) -> None:
+    bare = tmp_path / "desk.git"
+    elsewhere = tmp_path / "company-hooks"
+    elsewhere.mkdir()
+    run(["git", "init", "-q", "--bare", str(bare)])
+    run(["git", "-C", str(bare), "config", "core.hooksPath", str(elsewhere)])
+    result = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--server")
+    assert result.exit_code == 1
+    assert f"core.hooksPath is set to {elsewhere}" in result.stderr
+    assert "gitdesk hook NAME" in result.stderr
+    assert not (bare / "hooks" / "pre-receive").exists()
+    assert not (bare / "hooks" / "update").exists()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_pre_commit_hook_refuses_a_forbidden_hand_edit(tmp_path: Path,
+                                                       people: dict[str, Person]) -> None:
+    desk = staffed_desk(tmp_path / "desk", people)
+    installed = desk("hooks", "install")
+    assert installed.exit_code == 0, installed.stderr
+    dave = people["dave"]
+    inc = desk.open("incident", "-s", "Printer jammed")
+    head = desk.head()
+    hand_edit(desk, inc, set_status("closed"))
+    run(["git", "add", "-A"], cwd=desk.path)
+    refused = run(["git", "commit", "-q", "-m", "close"], cwd=desk.path,
+                  env={**dave.env(), "GITDESK": GITDESK}, check=False)
+    assert refused.returncode != 0
+    assert f"{inc}: cannot move from new to closed [workflow]" in refused.stderr
+    assert desk.head() == head
+    hand_edit(desk, inc, set_status("in-progress"))
+    run(["git", "add", "-A"], cwd=desk.path)
+    run(["git", "commit", "-q", "-m", "take it"], cwd=desk.path,
+        env={**dave.env(), "GITDESK": GITDESK})
+    assert desk.head() != head
+

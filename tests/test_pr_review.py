@@ -1,0 +1,137 @@
+"""A change reviewed as a pull request: RFC on a branch, approvals as signed commits.
+
+bob opens the RFC on a branch of his clone and approves it for the CAB; carol
+approves it for the DBAs from her own clone; the branch passes
+`gitdesk verify origin/main..HEAD` (what CI runs), alice merges it with
+`git merge --no-ff` and pushes: the server's hook accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import fsck
+from test_signing import (
+    GITDESK,
+    Desk,
+    Person,
+    bare_with_hooks,
+    commit,
+    edit_yaml,
+    hand_approve,
+    ready_change,
+    run,
+    staffed_desk,
+    team,
+)
+
+BRANCH = "rfc/db01-sessions"
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, Person]:
+    return team(tmp_path)
+
+
+def git_as(who: Person, repo: Path, *args: str, check: bool = True) -> str:
+    proc = run(["git", *args], cwd=repo, env={**who.env(), "GITDESK": GITDESK}, check=check)
+    return proc.stdout + proc.stderr
+
+
+def clone(url: str, path: Path, who: Person) -> Desk:
+    run(["git", "clone", "-q", url, str(path)], env=who.env())
+    return Desk(path)
+
+
+def test_rfc_reviewed_on_a_branch_is_merged_and_accepted(tmp_path: Path,
+                                                         people: dict[str, Person]) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    url = f"file://{bare}"
+    main = staffed_desk(tmp_path / "alice", people)
+    git_as(alice, main.path, "remote", "add", "origin", url)
+    git_as(alice, main.path, "push", "-q", "origin", "main")
+
+    # bob: the RFC and his CAB approval, on a branch
+    mine = clone(url, tmp_path / "bob", bob)
+    git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
+    tid = ready_change(mine, bob, summary="Move web01 sessions to db01", cis="db01")
+    mine.ok_as(bob, "approve", tid, "-m", "CAB: go")
+    git_as(bob, mine.path, "push", "-q", "-u", "origin", BRANCH)
+
+    # carol: the DBA approval from her clone
+    hers = clone(url, tmp_path / "carol", carol)
+    git_as(carol, hers.path, "switch", "-q", BRANCH)
+    hers.ok_as(carol, "approve", tid, "-m", "DBA: indexes are there")
+    git_as(carol, hers.path, "push", "-q", "origin", BRANCH)
+
+    # bob: schedule it; the pull request's commits verify
+    git_as(bob, mine.path, "pull", "-q", "--ff-only")
+    mine.ok_as(bob, "transition", tid, "scheduled")
+    git_as(bob, mine.path, "push", "-q", "origin", BRANCH)
+    checked = mine("verify", "origin/main..HEAD")
+    assert checked.exit_code == 0, checked.stdout + checked.stderr
+    added = int(mine.git("rev-list", "--count", "origin/main..HEAD"))
+    assert added == 7  # open, set, assess, authorize, two approvals, scheduled
+    assert f"verified {added} commit(s): all rules hold" in checked.stderr
+    github = mine("verify", "origin/main..HEAD", "--format", "github")
+    assert github.exit_code == 0 and github.stdout == ""
+    approvals = mine.git("log", "--format=%H", "--grep=Gitdesk-Approval: approved",
+                         "origin/main..HEAD").split()
+    assert len(approvals) == 2
+    for oid in approvals:
+        assert "gpgsig -----BEGIN SSH SIGNATURE-----" in mine.git("cat-file", "-p", oid)
+
+    # meanwhile main moved on
+    main.ok_as(alice, "open", "incident", "-s", "Printer jammed")
+    git_as(alice, main.path, "push", "-q", "origin", "main")
+
+    # alice merges the pull request with plain git and pushes
+    git_as(alice, main.path, "fetch", "-q", "origin")
+    git_as(alice, main.path, "merge", "-q", "--no-ff", "-m", f"Merge {BRANCH}",
+           f"origin/{BRANCH}")
+    parents = main.git("rev-list", "--parents", "-n", "1", "HEAD").split()
+    assert len(parents) == 3
+    pushed = git_as(alice, main.path, "push", "origin", "main", check=False)
+    assert "gitdesk: rejected" not in pushed
+    assert run(["git", "-C", str(bare), "rev-parse", "main"]).stdout.strip() == main.head()
+
+    server = Desk(bare)
+    server.ok("--repo", str(bare), "verify")
+    shown = json.loads(server.ok("--repo", str(bare), "show", tid, "--format", "json"))
+    assert shown["status"] == "scheduled"
+    assert [(a["by"], a["group"]) for a in shown["approvals"]] == [("bob", "cab"),
+                                                                  ("carol", "dba")]
+    fsck(bare)
+
+
+def test_rfc_approved_by_hand_on_a_branch_fails_review_and_push(
+        tmp_path: Path, people: dict[str, Person]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    url = f"file://{bare}"
+    main = staffed_desk(tmp_path / "alice", people)
+    git_as(alice, main.path, "push", "-q", url, "main")
+
+    mine = clone(url, tmp_path / "bob", bob)
+    git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
+    tid = ready_change(mine, bob)
+    edit_yaml(mine.file(tid), hand_approve("bob", "cab"))
+    commit(mine.path, bob, f"{tid}: approve", sign=False)
+
+    checked = mine("verify", "origin/main..HEAD", "--format", "github")
+    assert checked.exit_code == 4
+    assert checked.stdout.startswith(f"::error file=tickets/change/{tid[4:6]}/{tid}.yaml,"
+                                     "title=gitdesk signature::")
+    refused = git_as(bob, mine.path, "push", "origin", BRANCH, check=False)
+    assert "not signed [signature]" in refused
+
+    git_as(bob, mine.path, "switch", "-q", "main")
+    git_as(bob, mine.path, "merge", "-q", "--no-ff", "-m", "merge", BRANCH)
+    refused = git_as(bob, mine.path, "push", "origin", "main", check=False)
+    assert "not signed [signature]" in refused and "pre-receive hook declined" in refused
+    assert run(["git", "-C", str(bare), "rev-parse", "main"]).stdout.strip() == \
+        main.head()
