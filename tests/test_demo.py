@@ -2,11 +2,16 @@
 
 One build (through `gitdesk demo`, module-scoped) serves the checks of its
 content; a second build with the same --until checks that it is reproducible.
+Every ITIL discipline is in it, and the approvals are signed: `gitdesk verify`
+passes over the whole history.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,14 +24,18 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import GIT_ENV_DROP, Gitdesk, fsck, git
-from gitdesk import demo
+from gitdesk import demo, yamlio
 from gitdesk.cli import cli
 from gitdesk.errors import GitdeskError
+from gitdesk.init import template_file
 from gitdesk.store import Desk
 
 UNTIL = "2026-11-20 19:30:00"
 END = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)
 DAY = 86400
+
+
+SIGNERS = {"carl", "maria", "omar"}  # the scenario's people with `signing: true`
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Built:
     stdout: str
     stderr: str
     seconds: float
+    gitconfig: str  # the global git config after the build
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +76,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         seconds = time.monotonic() - started
         assert result.exit_code == 0, result.stderr
     assert not list(home.iterdir()), "the demo wrote into HOME"
-    yield Built(path, result.stdout, result.stderr, seconds)
+    yield Built(path, result.stdout, result.stderr, seconds, gitconfig.read_text())
 
 
 def tickets(path: Path) -> list[dict[str, Any]]:
@@ -86,16 +96,29 @@ def links(record: dict[str, Any], rel: str) -> set[str]:
     return {x["id"] for x in record.get("links") or [] if x["rel"] == rel}
 
 
+def statuses(path: Path, tid: str) -> list[str]:
+    history = json.loads(Gitdesk(path).ok("history", tid, "--format", "json"))
+    return [row["new"] for row in history if row["field"] == "status"]
+
+
+def one(records: list[dict[str, Any]], summary: str) -> dict[str, Any]:
+    found = [r for r in records if r["summary"].startswith(summary)]
+    assert len(found) == 1, [r["summary"] for r in found]
+    return found[0]
+
+
 def test_demo_prints_the_open_tickets(built: Built) -> None:
     lines = built.stdout.splitlines()
     header = lines[0].split()
     assert header[0] == "id" and {"status", "priority", "summary"} <= set(header)
-    open_ids = [line.split()[0] for line in lines[2:]]
+    table = itertools.takewhile(lambda line: re.match(r"[A-Z]+-\w+ ", line), lines[2:])
+    open_ids = [line.split()[0] for line in table]  # then come the reports
     desk = Gitdesk(built.path)
     listed = json.loads(desk.ok("list", "--open", "--format", "json"))
     assert open_ids == [r["id"] for r in listed]
     assert 15 <= len(open_ids) <= 35
     assert "Demo desk built in" in built.stderr
+    assert "Status by type" in built.stdout  # the summary report follows the list
     assert "Web server not rendering pages" not in built.stdout  # that story is over
     print(f"demo build: {built.seconds:.1f} s")
 
@@ -113,7 +136,7 @@ def test_demo_has_about_fifty_tickets_of_every_type_and_state(built: Built) -> N
                    "scheduled", "root-cause-analysis"):
         assert statuses[status], f"no ticket is {status}: {statuses}"
     assert {r["pending_reason"] for r in records if r["status"] == "pending"} >= {
-        "awaiting-caller", "awaiting-vendor", "awaiting-problem"}
+        "awaiting-caller", "awaiting-vendor", "awaiting-problem", "awaiting-change"}
     assert {r["priority"] for r in records} == {"critical", "high", "medium", "low",
                                                 "planning"}
     assert {(r["impact"], r["urgency"]) for r in records if r.get("impact")} == {
@@ -172,16 +195,152 @@ def test_demo_tells_the_web01_story(built: Built) -> None:
     assert problem["id"] in links(rfc, "fixes")
     assert rfc["status"] == "closed" and rfc["outcome"] == "successful"
     assert rfc["window"] and rfc["risk"] and rfc["backout_plan"]
-    history = json.loads(Gitdesk(built.path).ok("history", rfc["id"], "--format", "json"))
-    moves = [row["new"] for row in history if row["field"] == "status"]
-    assert moves == ["new", "assess", "authorize", "scheduled", "implement", "review", "closed"]
+    assert statuses(built.path, rfc["id"]) == [
+        "new", "assess", "authorize", "scheduled", "implement", "review", "closed"]
+    assert [(a["by"], a["group"], a["decision"]) for a in rfc["approvals"]] == [
+        ("carl", "cab", "approved")]
+    shown = Gitdesk(built.path).ok("show", rfc["id"])
+    assert "carl approved for cab: valid" in shown
+    assert "all approval levels are satisfied" in shown
+
+
+def test_demo_has_a_major_incident_escalated_twice(built: Built) -> None:
+    records = tickets(built.path)
+    major = [r for r in records if r.get("major")]
+    assert len(major) == 1
+    incident = major[0]
+    assert incident["type"] == "incident" and incident["priority"] == "critical"
+    assert incident["escalation"] == {"level": 2, "manager": "ruth"}
+    ups = [(e["level"], e["to"]) for e in incident["events"]
+           if e["kind"] == "hierarchic-escalation"]
+    assert ups == [(1, "maria"), (2, "ruth")]
+    fixes = [r for r in records if incident["id"] in links(r, "fixes")]
+    assert [(r["change_type"], r["status"]) for r in fixes] == [("emergency", "closed")]
+    assert [a["group"] for a in fixes[0]["approvals"]] == ["ecab"]
+    assert any(e["kind"] == "functional-escalation" for r in records
+               for e in r.get("events") or [])
+    listed = json.loads(Gitdesk(built.path).ok("list", "--escalated", "--format", "json"))
+    assert incident["id"] in {r["id"] for r in listed}
+
+
+def test_demo_has_open_and_closed_known_errors(built: Built) -> None:
+    known = [r for r in tickets(built.path) if r["type"] == "problem" and r.get("known_error")]
+    assert len(known) >= 2
+    assert all(r["root_cause"] and r["workaround"] for r in known)
+    still_open = [r for r in known if r["status"] not in ("closed", "cancelled")]
+    assert [r["ci"] for r in still_open] == ["db01"]
+    found = json.loads(Gitdesk(built.path).ok("kedb", "search", "sales dashboard empty",
+                                               "--ci", "db01", "--format", "json"))
+    assert found[0]["id"] == still_open[0]["id"]
+
+
+def test_demo_has_a_normal_and_an_emergency_change_colliding(built: Built) -> None:
+    index = by_id(tickets(built.path))
+    hits = json.loads(Gitdesk(built.path).ok("changes", "collisions", "--format", "json"))
+    pairs = [(index[h["first"]], index[h["second"]], h) for h in hits]
+    db02 = [(a, b, h) for a, b, h in pairs if "ci db02" in h["shared"]]
+    assert len(db02) == 1
+    first, second, hit = db02[0]
+    assert {first["change_type"], second["change_type"]} == {"normal", "emergency"}
+    assert hit["overlap_start"] < hit["overlap_end"]
+    text = Gitdesk(built.path).ok("changes", "collisions")
+    assert first["id"] in text and second["id"] in text
+    normal, emergency = sorted((first, second), key=lambda r: r["change_type"] != "normal")
+    # The upgrade has both levels (DBA and CAB) and is scheduled; the emergency
+    # change has its DBA approval and waits for the ECAB.
+    assert normal["status"] == "scheduled"
+    assert sorted((a["by"], a["group"]) for a in normal["approvals"]) == [
+        ("carl", "cab"), ("omar", "dba")]
+    assert emergency["status"] == "authorize"
+    assert [(a["by"], a["group"]) for a in emergency["approvals"]] == [("omar", "dba")]
+    shown = Gitdesk(built.path).ok("show", emergency["id"])
+    assert "omar approved for dba: valid" in shown
+    assert "missing: needs 1 approval(s) from group ecab" in shown
+
+
+def test_demo_policy_has_the_template_rules_and_the_approvers_keys(built: Built) -> None:
+    policy = yamlio.plain(yamlio.load((built.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
+    template = yamlio.plain(yamlio.load(template_file("itil", "policy.yaml"), "p"))
+    assert policy["rules"] == template["rules"]
+    assert {pid for pid, p in policy["people"].items() if p["keys"]} == SIGNERS
+    folder = built.path / ".git" / "gitdesk" / "demo-keys"
+    for pid in SIGNERS:
+        public = (folder / f"{pid}.pub").read_text().split()
+        assert policy["people"][pid]["keys"] == [f"{public[0]} {public[1]}"]
+        assert (folder / pid).stat().st_mode & 0o077 == 0
+    assert policy["groups"]["network"]["escalation"] == ["maria", "ruth"]
+    # The policy is in the first commit, where trust starts, and never changes.
+    assert git(built.path, "log", "--format=%H", "--", ".gitdesk").split() == \
+        git(built.path, "rev-list", "--max-parents=0", "HEAD").split()
+    # Signing was configured through the environment only.
+    local = git(built.path, "config", "--local", "--list").lower()
+    assert "signingkey" not in local and "gpg." not in local
+    assert "signingkey" not in built.gitconfig.lower()
+
+
+def test_demo_approvals_are_signed_and_verified(built: Built) -> None:
+    records = tickets(built.path)
+    entries = [(r["id"], a) for r in records for a in r.get("approvals") or []]
+    assert {a["by"] for _tid, a in entries} == SIGNERS
+    assert {a["decision"] for _tid, a in entries} == {"approved", "rejected"}
+    log = git(built.path, "log", "--format=%H %(trailers:key=Gitdesk-Approval,valueonly,"
+                                 "separator=)")
+    signed = [line.split() for line in log.splitlines() if len(line.split()) == 2]
+    assert len(signed) == len(entries)
+    for oid, _decision in signed:
+        raw = git(built.path, "cat-file", "-p", oid)
+        assert "\ngpgsig -----BEGIN SSH SIGNATURE-----" in raw, oid
+    # Every normal or emergency change that got to `scheduled` was approved
+    # for each level the policy asks (verify would refuse the move otherwise).
+    gated = [r for r in records if r["type"] == "change"
+             and r["change_type"] in ("normal", "emergency")
+             and "scheduled" in statuses(built.path, r["id"])]
+    assert len(gated) >= 5
+    for record in gated:
+        assert any(a["decision"] == "approved" for a in record["approvals"]), record["id"]
+    result = Gitdesk(built.path)("verify")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "all rules hold" in result.stderr
+
+
+def test_demo_has_a_change_rejected_once(built: Built) -> None:
+    records = tickets(built.path)
+    erp = one(records, "ERP erp01: upgrade")
+    assert [(a["by"], a["decision"]) for a in erp["approvals"]] == [
+        ("carl", "rejected"), ("carl", "approved")]
+    assert statuses(built.path, erp["id"]) == [
+        "new", "assess", "authorize", "new", "assess", "authorize", "scheduled", "implement",
+        "review", "closed"]
+    assert any(n["text"].startswith("Rejected: CAB") for n in erp["notes"])
+    shown = Gitdesk(built.path).ok("show", erp["id"])
+    assert "carl rejected for cab: superseded by a later decision" in shown
+    assert "carl approved for cab: valid" in shown
+
+
+def test_demo_has_requests_waiting_for_approval(built: Built) -> None:
+    records = tickets(built.path)
+    desk = Gitdesk(built.path)
+    waiting = [r for r in records if r["status"] == "waiting-for-approval"]
+    assert len(waiting) >= 2
+    visio = one(waiting, "Install Visio")
+    assert not visio.get("approvals")
+    assert "missing: needs 1 approval(s) from group managers" in desk.ok("show", visio["id"])
+    laptop = one(waiting, "New laptop for the new starter")
+    shown = desk.ok("show", laptop["id"])
+    assert "maria approved for managers: valid" in shown
+    assert "missing: needs 1 approval(s) from group procurement (has 0); ask: felix" in shown
+    rejected = one(records, "Install a personal VPN client")
+    assert rejected["status"] == "rejected"
+    assert [a["decision"] for a in rejected["approvals"]] == ["rejected"]
+    done = one(records, "Install Microsoft Project")
+    assert done["status"] == "closed" and "approved" in statuses(built.path, done["id"])
 
 
 def test_demo_desk_is_healthy(built: Built) -> None:
     result = Gitdesk(built.path)("doctor")
     assert result.exit_code == 0, result.stdout + result.stderr
-    result = CliRunner().invoke(cli, ["--repo", str(built.path), "doctor"])
-    assert result.exit_code == 0, result.stdout
+    invoked = CliRunner().invoke(cli, ["--repo", str(built.path), "doctor"])
+    assert invoked.exit_code == 0, invoked.stdout
     fsck(built.path)
     assert git(built.path, "status", "--porcelain") == ""
 
@@ -192,7 +351,9 @@ def test_demo_is_reproducible(built: Built, tmp_path: Path) -> None:
 
     def summary(path: Path) -> list[tuple[str, ...]]:
         return sorted((r["type"], r["summary"], r["status"], str(r.get("priority")),
-                       str(r.get("assignee")), str(r.get("ci")), r["created"])
+                       str(r.get("assignee")), str(r.get("ci")), r["created"],
+                       str([(a["by"], a["decision"], a["at"]) for a in r.get("approvals") or []]),
+                       str(r.get("escalation")))
                       for r in tickets(path))
 
     assert summary(again) == summary(built.path)
@@ -247,6 +408,22 @@ def test_the_timeline_ends_before_until_and_dates_are_substituted(tmp_path: Path
                                 "Ann Admin 2026-11-18T10:00:00+00:00",
                                 "Bob Builder 2026-11-19T15:00:00+00:00",
                                 "Bob Builder 2026-11-19T15:05:00+00:00"]
+
+
+def test_signing_is_set_up_through_the_environment_after_the_callers_settings(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.abbrev")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "12")
+    key = tmp_path / "key"
+    assert demo._signing_env(key) == {
+        "GIT_CONFIG_COUNT": "3", "GIT_CONFIG_KEY_1": "gpg.format", "GIT_CONFIG_VALUE_1": "ssh",
+        "GIT_CONFIG_KEY_2": "user.signingkey", "GIT_CONFIG_VALUE_2": str(key)}
+    person = {"name": "Bob Builder", "email": "bob@example.org"}
+    with demo._as(person, END, key):
+        assert os.environ["GIT_CONFIG_COUNT"] == "3"
+    assert os.environ["GIT_CONFIG_COUNT"] == "1"
+    assert "GIT_CONFIG_KEY_1" not in os.environ and "GIT_AUTHOR_NAME" not in os.environ
 
 
 def test_an_unsaved_name_is_an_error(tmp_path: Path) -> None:

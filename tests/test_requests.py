@@ -12,7 +12,7 @@ import pytest
 from conftest import Gitdesk, Run
 from gitdesk.approvals import content_hash, current_approvers, required_levels, shortfalls
 from gitdesk.catalog import Level
-from gitdesk.config import DeskConfig, Policy, parse_config, parse_policy
+from gitdesk.config import DeskConfig, Group, Policy, parse_config, parse_policy
 from gitdesk.init import template_file
 from gitdesk.verify import Rules, check_change
 
@@ -266,6 +266,27 @@ rules:
         Level("ecab", 1), Level("network", 1)]
 
 
+def loose(*people: str) -> list[tuple[str, str | None]]:
+    """Approvals that name no group: each counts toward the first level it can fill."""
+    return [(person, None) for person in people]
+
+
+def names(approvers: list[tuple[str, str | None]]) -> list[str]:
+    return [person for person, _group in approvers]
+
+
+def test_one_person_in_two_groups_fills_one_level(policy: Policy) -> None:
+    both = Policy(people=policy.people, admins=policy.admins, rules=policy.rules,
+                  groups={**policy.groups,
+                          "procurement": Group("procurement", ("max", "mia"), None)})
+    levels = [Level("managers", 1), Level("procurement", 1)]
+    [short] = shortfalls(levels, [("mia", "managers")], both)
+    assert short.level.group == "procurement" and short.candidates == ("max",)
+    assert shortfalls(levels, [("mia", "managers"), ("max", "procurement")], both) == []
+    [short] = shortfalls(levels, [("mia", "procurement")], both)
+    assert short.level.group == "managers"
+
+
 def test_shortfalls_name_group_count_and_candidates(config: DeskConfig,
                                                     policy: Policy) -> None:
     levels = required_levels(config, policy, request("new-laptop"))
@@ -273,19 +294,19 @@ def test_shortfalls_name_group_count_and_candidates(config: DeskConfig,
     assert [(m.level.group, m.level.count, m.have, m.candidates) for m in missing] == [
         ("managers", 1, (), ("test", "mia")), ("procurement", 1, (), ("max",))]
     assert str(missing[0]) == "needs 1 approval(s) from group managers (has 0); ask: test, mia"
-    missing = shortfalls(levels, ["mia", "nina"], policy)
+    missing = shortfalls(levels, loose("mia", "nina"), policy)
     assert [m.level.group for m in missing] == ["procurement"]
-    assert shortfalls(levels, ["mia", "max"], policy) == []
+    assert shortfalls(levels, loose("mia", "max"), policy) == []
     assert shortfalls([], [], policy) == []
 
 
 def test_shortfalls_count_distinct_members(policy: Policy) -> None:
     levels = [Level("managers", 2)]
-    [short] = shortfalls(levels, ["mia", "mia", "max"], policy)
+    [short] = shortfalls(levels, loose("mia", "mia", "max"), policy)
     assert short.have == ("mia",) and short.candidates == ("test",)
     assert str(short) == "needs 2 approval(s) from group managers (has 1: mia); ask: test"
-    assert shortfalls(levels, ["mia", "test"], policy) == []
-    [unknown] = shortfalls([Level("nobody", 1)], ["mia"], policy)
+    assert shortfalls(levels, loose("mia", "test"), policy) == []
+    [unknown] = shortfalls([Level("nobody", 1)], loose("mia"), policy)
     assert unknown.candidates == () and "ask" not in str(unknown)
 
 
@@ -295,11 +316,11 @@ def test_current_approvers_are_latest_approvals_of_the_current_content() -> None
     ticket["approvals"] = [
         vote("mia", digest), vote("max", digest), vote("max", digest, "rejected"),
         vote("test", digest, "rejected"), vote("test", digest)]
-    assert current_approvers(ticket) == ["mia", "test"]
+    assert names(current_approvers(ticket)) == ["mia", "test"]
     edited = {**ticket, "summary": "Two laptops for Eva"}
     assert content_hash(edited) != digest
     assert current_approvers(edited) == []
-    assert current_approvers({**ticket, "priority": "high"}) == ["mia", "test"]
+    assert names(current_approvers({**ticket, "priority": "high"})) == ["mia", "test"]
     assert current_approvers(request("new-laptop")) == []
 
 

@@ -66,8 +66,8 @@ def open_ticket(desk: Desk, request: OpenRequest) -> Written:
             raise UsageError(f"unknown ticket type {request.type_name!r}",
                              hint=f"types: {', '.join(config.types)}")
         values = dict(request.values)
-        _check_values(config, ticket_type, values)
         due_override = _prepare_type(config, ticket_type.name, request, values, now)
+        _check_values(config, ticket_type, values)
         custom = custom_values(snap, ticket_type, request.fields, defaults=True)
         uid, tid = _mint(snap, ticket_type.prefix, ticket_type.name, now)
         if values.get("priority") is None:

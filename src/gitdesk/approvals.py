@@ -76,19 +76,45 @@ def _cis(data: dict[str, Any]) -> list[str]:
     return values
 
 
-def shortfalls(levels: list[Level], approvers: Iterable[str],
+Approver = tuple[str, str | None]  # (person, the group the approval was given for)
+
+
+def shortfalls(levels: list[Level], approvers: Iterable[Approver],
                policy: Policy | None) -> list[Shortfall]:
-    """What is still missing, given the people whose approvals are valid."""
-    approved = list(dict.fromkeys(approvers))
+    """What is still missing, given the valid approvals.
+
+    One person's approval counts once, toward the group it was given for (an
+    entry without a group counts toward the first level the person can fill),
+    so somebody in both the CAB and the DBAs cannot authorize a database change
+    alone."""
+    counted: dict[str, list[str]] = {level.group: [] for level in levels}
+    loose = []
+    for person, group in dict.fromkeys(approvers):
+        if group in counted and _member(policy, group, person):
+            counted[group].append(person)
+        elif group is None:
+            loose.append(person)
+    for person in loose:
+        for level in levels:
+            if _member(policy, level.group, person) and len(counted[level.group]) < level.count:
+                counted[level.group].append(person)
+                break
+    used = {p for people in counted.values() for p in people}
     missing = []
     for level in levels:
-        group = policy.groups.get(level.group) if policy is not None else None
-        members = group.members if group is not None else ()
-        have = tuple(p for p in approved if p in members)
+        have = tuple(counted[level.group])
         if len(have) < level.count:
-            candidates = tuple(m for m in members if m not in have)
+            found = policy.groups.get(level.group) if policy is not None else None
+            members = found.members if found is not None else ()
+            candidates = tuple(m for m in members if m not in used)
             missing.append(Shortfall(level, have, candidates))
     return missing
+
+
+def _member(policy: Policy | None, group: str | None, person: str) -> bool:
+    if policy is None or group is None or group not in policy.groups:
+        return False
+    return person in policy.groups[group].members
 
 
 
@@ -106,7 +132,7 @@ def content_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def current_approvers(data: dict[str, Any]) -> list[str]:
+def current_approvers(data: dict[str, Any]) -> list[Approver]:
     """Approvers whose latest decision is `approved` on the content as it is now.
 
     Entries whose content hash no longer matches were voided by a later edit.
@@ -114,12 +140,11 @@ def current_approvers(data: dict[str, Any]) -> list[str]:
     that added it is verified.
     """
     digest = content_hash(data)
-    latest: dict[str, tuple[str, str]] = {}
+    latest: dict[str, dict[str, Any]] = {}
     for entry in data.get("approvals") or []:
-        latest[str(entry.get("by"))] = (str(entry.get("decision")),
-                                        str(entry.get("content_hash")))
-    return [who for who, (decision, seen) in latest.items()
-            if decision == "approved" and seen == digest]
+        latest[str(entry.get("by"))] = entry
+    return [(who, entry.get("group")) for who, entry in latest.items()
+            if entry.get("decision") == "approved" and entry.get("content_hash") == digest]
 
 
 def groups_for(levels: list[Level], policy: Policy | None, person: str) -> list[str]:

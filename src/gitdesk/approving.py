@@ -8,6 +8,7 @@ from typing import Any
 
 from gitdesk import gitio, yamlio
 from gitdesk.approvals import (
+    Approver,
     Shortfall,
     content_hash,
     current_approvers,
@@ -134,7 +135,7 @@ def approval_states(desk: Desk, snap: Snapshot, ticket: Ticket) -> list[Approval
     return states
 
 
-def trusted_approvers(desk: Desk, data: dict[str, Any]) -> list[str]:
+def trusted_approvers(desk: Desk, data: dict[str, Any]) -> list[Approver]:
     """Approvers whose latest decision approves the current content, counting only
     entries whose commits pass the verifier (a hand-made, unsigned approval in
     local history does not count, even before a server would refuse it)."""
@@ -142,12 +143,12 @@ def trusted_approvers(desk: Desk, data: dict[str, Any]) -> list[str]:
     entries = list(data.get("approvals") or [])
     trusted = _trusted_entries(desk, path, len(entries))
     digest = content_hash(data)
-    latest: dict[str, tuple[str, str, bool]] = {}
+    latest: dict[str, tuple[dict[str, Any], bool]] = {}
     for i, entry in enumerate(entries):
-        latest[str(entry.get("by"))] = (str(entry.get("decision")),
-                                        str(entry.get("content_hash")), trusted.get(i, False))
-    return [who for who, (decision, seen, ok) in latest.items()
-            if ok and decision == "approved" and seen == digest]
+        latest[str(entry.get("by"))] = (entry, trusted.get(i, False))
+    return [(who, entry.get("group")) for who, (entry, ok) in latest.items()
+            if ok and entry.get("decision") == "approved"
+            and entry.get("content_hash") == digest]
 
 
 def _trusted_entries(desk: Desk, path: str, count: int) -> dict[int, bool]:

@@ -7,10 +7,14 @@ templates/demo-scenario.yaml). Its format:
 start: {day: 60, time: "08:00"}   # the desk is initialised then, by `admin`
 admin: maria                      # a person id: the policy's admin
 people:                           # the policy's people; keys optional, role ignored
-  maria: {name: Maria Santos, email: maria.santos@example.org, role: IT service manager}
+  maria: {name: Maria Santos, email: maria.santos@example.org, role: IT service manager,
+          signing: true}          # gets an SSH key pair: can approve and reject
 groups:                           # the policy's groups; description, escalation optional
-  servers: {members: [sam, lena], manager: maria}
-rules: []                         # optional: the policy's approval rules
+  servers: {members: [sam, lena], manager: maria, escalation: [maria, ruth]}
+rules:                            # optional: the policy's approval rules
+  - name: normal changes go to the CAB
+    when: {type: change, change_type: normal}
+    require: [{group: cab, count: 1}]
 steps:                            # the story, in any order: the runner sorts by time
   - {day: 58, time: "02:14", as: monitor, save: inc1,
      run: 'open incident -s "Web server not rendering pages" --ci web01'}
@@ -31,6 +35,13 @@ background:                       # filler tickets, deterministic for a given se
 
 - The first commit writes the itil template's config with the scenario's
   policy (people, groups, admin, rules): trust in the policy starts there.
+- `signing: true` gives a person an ed25519 SSH key pair, made with
+  ssh-keygen in PATH/.git/gitdesk/demo-keys/ID (never in HOME); its public
+  key goes into the person's `keys` in that first commit. Each of that
+  person's steps runs with git signing configured through the environment
+  only (GIT_CONFIG_COUNT/KEY/VALUE: gpg.format=ssh, user.signingkey=the key),
+  so `approve` and `reject` sign their commits as `git commit -S` would, and
+  no git config file is written.
 - `day` counts days before the demo's end; `time` is "HH:MM" (default 09:00),
   UTC. Every step is run at that moment as that person: the GIT_AUTHOR_* and
   GIT_COMMITTER_* variables carry the name, email and date, so every commit,
@@ -64,6 +75,7 @@ import os
 import random
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +89,7 @@ from gitdesk import gitio, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH
 from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.init import GITATTRIBUTES, template_file
+from gitdesk.signing import ssh_public_key
 from gitdesk.store import Change, Desk, Snapshot
 
 SCENARIO_NAME = "demo-scenario.yaml"
@@ -114,21 +127,39 @@ class Step:
 
 
 @contextlib.contextmanager
-def _as(person: dict[str, str], when: datetime) -> Iterator[None]:
+def _as(person: dict[str, str], when: datetime, key: Path | None = None) -> Iterator[None]:
+    """The environment of one step: who (author and committer), when, and, for a
+    person with a demo key, git's signing settings (environment only)."""
     stamp = f"{int(when.timestamp())} +0000"
     env = {"GIT_AUTHOR_NAME": person["name"], "GIT_AUTHOR_EMAIL": person["email"],
            "GIT_COMMITTER_NAME": person["name"], "GIT_COMMITTER_EMAIL": person["email"],
            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    if key is not None:
+        env.update(_signing_env(key))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         yield
     finally:
-        for key, value in saved.items():
+        for name, value in saved.items():
             if value is None:
-                os.environ.pop(key, None)
+                os.environ.pop(name, None)
             else:
-                os.environ[key] = value
+                os.environ[name] = value
+
+
+def _signing_env(key: Path) -> dict[str, str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n for SSH signing with key, after any the caller set."""
+    try:
+        base = max(0, int(os.environ.get("GIT_CONFIG_COUNT") or 0))
+    except ValueError:
+        base = 0
+    settings = [("gpg.format", "ssh"), ("user.signingkey", str(key))]
+    env = {"GIT_CONFIG_COUNT": str(base + len(settings))}
+    for n, (name, value) in enumerate(settings, start=base):
+        env[f"GIT_CONFIG_KEY_{n}"] = name
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
 
 
 def run_command(repo: Path, args: list[str]) -> str:
@@ -171,6 +202,8 @@ def load_scenario(text: bytes | None = None) -> dict[str, Any]:
     for pid, person in people.items():
         if not isinstance(person, dict) or not person.get("name") or not person.get("email"):
             raise GitdeskError(f"scenario.yaml: people.{pid}: needs name and email")
+        if not isinstance(person.get("signing", False), bool):
+            raise GitdeskError(f"scenario.yaml: people.{pid}: signing must be true or false")
     if data["admin"] not in people:
         raise GitdeskError(f"scenario.yaml: admin {data['admin']!r} is not one of the people")
     return data
@@ -194,13 +227,16 @@ def build(path: Path, *, until: datetime | None = None,
         raise GitdeskError(f"scenario.yaml: {early[0].where} comes before start")
     if path.exists() and any(path.iterdir()):
         raise UsageError(f"{path} exists and is not empty", hint="give a new directory")
+    repo = gitio.init_repo(path, branch="main")
+    keys = _make_keys(repo, people)
     with _as(people[scenario["admin"]], start.at(anchor)):
-        desk = _init(path, scenario)
+        desk = _init(repo, scenario, keys)
     saved: dict[str, str] = {}
     for step in sorted(steps, key=lambda s: s.at(anchor)):
         text = _dates(step.run, anchor, step)
         args = [_substitute(arg, saved, step) for arg in shlex.split(text)]
-        with _as(people[step.who], step.at(anchor)):
+        signing_key = keys[step.who][0] if step.who in keys else None
+        with _as(people[step.who], step.at(anchor), signing_key):
             try:
                 output = run_command(path, args)
             except GitdeskError as exc:
@@ -277,20 +313,50 @@ def _substitute(arg: str, saved: dict[str, str], step: Step) -> str:
     return _VARIABLE.sub(value, arg)
 
 
-def _init(path: Path, scenario: dict[str, Any]) -> Desk:
+def _make_keys(repo: gitio.Repo, people: dict[str, Any]) -> dict[str, tuple[Path, str]]:
+    """An SSH key pair for each person with `signing: true`: {id: (private key, public)}.
+
+    The keys live in the repository's .git/gitdesk/demo-keys/, never in HOME.
+    """
+    folder = repo.state_dir / "demo-keys"
+    keys: dict[str, tuple[Path, str]] = {}
+    for pid, person in people.items():
+        if not person.get("signing"):
+            continue
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private = folder / pid
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+               f"{person['email']} (gitdesk demo)", "-f", str(private)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL,
+                                  check=False)
+        except FileNotFoundError as exc:
+            raise GitdeskError("the demo needs ssh-keygen to make its approvers' signing keys",
+                               hint="install openssh-client") from exc
+        public = ssh_public_key(str(private)) if proc.returncode == 0 else None
+        if public is None:
+            said = proc.stderr.decode("utf-8", "replace").strip()
+            raise GitdeskError(f"ssh-keygen could not make a key for {pid}: {said}")
+        keys[pid] = (private, public)
+    return keys
+
+
+def _init(repo: gitio.Repo, scenario: dict[str, Any],
+          keys: dict[str, tuple[Path, str]]) -> Desk:
     """One first commit: the template's config with the scenario's policy.
 
-    Trust in .gitdesk/policy.yaml starts at its first commit, so the people
-    and groups are written there rather than by a later (unsigned) commit.
+    Trust in .gitdesk/policy.yaml starts at its first commit, so the people,
+    groups, rules and the approvers' public keys are written there rather than
+    by a later commit (which an admin would have to sign).
     """
-    repo = gitio.init_repo(path, branch="main")
     desk = Desk(repo, gitio.resolve_ref(repo, None))
+    public = {pid: key for pid, (_private, key) in keys.items()}
 
     def change(snap: Snapshot, *_: Any) -> Change:
         result = Change(subject=f"Initialise desk ({TEMPLATE} template) with the demo's "
                                 "people and groups", action="init")
         result.files[CONFIG_PATH] = template_file(TEMPLATE, "config.yaml")
-        result.files[POLICY_PATH] = yamlio.dump(_policy(scenario))
+        result.files[POLICY_PATH] = yamlio.dump(_policy(scenario, public))
         result.files[".gitattributes"] = GITATTRIBUTES.encode()
         return result
 
@@ -298,11 +364,11 @@ def _init(path: Path, scenario: dict[str, Any]) -> Desk:
     return desk
 
 
-def _policy(scenario: dict[str, Any]) -> Any:
+def _policy(scenario: dict[str, Any], public: dict[str, str]) -> Any:
     policy = yamlio.block_map({"version": 1})
     policy["people"] = yamlio.block_map({
-        pid: yamlio.flow_map({"name": p["name"], "email": p["email"],
-                              "keys": yamlio.seq(p.get("keys") or [])})
+        pid: yamlio.flow_map({"name": p["name"], "email": p["email"], "keys": yamlio.seq(
+            [*(p.get("keys") or []), *([public[pid]] if pid in public else [])])})
         for pid, p in scenario["people"].items()})
     groups = {}
     for name, group in scenario["groups"].items():
@@ -317,8 +383,26 @@ def _policy(scenario: dict[str, Any]) -> Any:
         groups[name] = yamlio.flow_map(entry)
     policy["groups"] = yamlio.block_map(groups)
     policy["admins"] = yamlio.seq([scenario["admin"]])
-    policy["rules"] = yamlio.seq(scenario.get("rules") or [])
+    policy["rules"] = yamlio.seq([_rule(rule) for rule in scenario.get("rules") or []])
     return policy
+
+
+def _rule(rule: Any) -> Any:
+    """A rule laid out as in the template: `when` and `require` on one line each."""
+    if not isinstance(rule, dict):
+        return rule
+    out = yamlio.block_map()
+    for key, value in rule.items():
+        if key == "when" and isinstance(value, dict):
+            out[key] = yamlio.flow_map(value)
+        elif key == "require" and isinstance(value, list):
+            levels = yamlio.seq([yamlio.flow_map(v) if isinstance(v, dict) else v
+                                 for v in value])
+            levels.fa.set_flow_style()
+            out[key] = levels
+        else:
+            out[key] = value
+    return out
 
 
 def _background(spec: dict[str, Any]) -> list[Step]:

@@ -30,9 +30,10 @@ from typing import Any
 import pygit2
 
 from gitdesk import gitio, signing, yamlio
-from gitdesk.approvals import content_hash, groups_for, required_levels
+from gitdesk.approvals import Approver, content_hash, groups_for, required_levels
 from gitdesk.config import CONFIG_PATH, POLICY_PATH, Policy, parse_config, parse_policy
 from gitdesk.errors import GitdeskError, InvalidFile
+from gitdesk.events import parse_blob
 from gitdesk.store import Snapshot
 from gitdesk.verify import Rules, Violation, check_change
 
@@ -82,7 +83,7 @@ def openpgp_keys(snap: Snapshot) -> dict[str, bytes]:
 
 
 def verify_commit(repo: gitio.Repo, commit: pygit2.Commit, *,
-                  approvers: Callable[[Any], list[str]] | None = None) -> list[Violation]:
+                  approvers: Callable[[Any], list[Approver]] | None = None) -> list[Violation]:
     """Every violation of the rules by this commit, judged against its parent.
 
     `approvers` decides whose approvals count at an approval gate; by default the
@@ -157,7 +158,10 @@ def _admins_have_keys(policy: Policy) -> bool:
 
 def _load(snap: Snapshot, path: str) -> Any:
     data = snap.read(path)
-    return yamlio.plain(yamlio.load(data, path)) if data is not None else None
+    if data is None:
+        return None
+    fast = parse_blob(data, path)  # the fast reader when the file is in gitdesk's layout
+    return fast if fast is not None else yamlio.plain(yamlio.load(data, path))
 
 
 def _ticket(rules: Rules, path: str, base: Snapshot, head: Snapshot, others: list[Snapshot],

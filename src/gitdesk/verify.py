@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitdesk import ids, schema
-from gitdesk.approvals import content_hash, current_approvers, required_levels, shortfalls
+from gitdesk.approvals import (
+    Approver,
+    content_hash,
+    current_approvers,
+    required_levels,
+    shortfalls,
+)
 from gitdesk.config import DeskConfig, Policy, Workflow, locate
 from gitdesk.errors import InvalidFile
 from gitdesk.model import APPEND_ONLY, IMMUTABLE, ticket_path
@@ -107,7 +113,7 @@ class Rules:
 
     config: DeskConfig
     policy: Policy | None = None
-    approvers: Callable[[Any], list[str]] = current_approvers
+    approvers: Callable[[Any], list[Approver]] = current_approvers
 
 
 def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]:
