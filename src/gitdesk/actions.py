@@ -284,7 +284,7 @@ def _set_custom(snap: Snapshot, ticket_type: TicketType, ticket: Ticket,
         if value is None:
             custom.pop(key, None)
         else:
-            custom[key] = value
+            custom[key] = yamlio.flow_value(value)
 
 
 def _coerce(key: str, text: str) -> Any:

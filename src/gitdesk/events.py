@@ -25,7 +25,7 @@ DDL = """
 CREATE TABLE IF NOT EXISTS events(
     ref TEXT NOT NULL, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, time INTEGER NOT NULL,
     author TEXT, email TEXT, action TEXT, ticket TEXT NOT NULL, type TEXT,
-    field TEXT NOT NULL, old TEXT, new TEXT);
+    field TEXT NOT NULL, old, new);
 CREATE INDEX IF NOT EXISTS events_ticket ON events(ref, ticket, seq);
 CREATE INDEX IF NOT EXISTS events_field ON events(ref, field, time);
 """
@@ -33,11 +33,15 @@ LIST_KEYS = ("notes", "approvals", "events", "links", "fields")
 _CACHE_SIZE = 50_000
 
 
-def text(value: Any) -> str | None:
+def text(value: Any) -> str | int | float | None:
+    """A value as stored in the events table: numbers stay numbers (SQLite keeps
+    their type), lists and mappings are JSON, everything else text."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return value
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -71,6 +75,43 @@ def field_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple
     changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
     changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
     return changes
+
+
+def merge_changes(changes: list[tuple[str, Any, Any]], new: dict[str, Any],
+                  others: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """Of a merge's changes against its first parent, those no other parent had:
+    what the other parents brought was indexed with the commits that made it."""
+    kept = []
+    for field, before, after in changes:
+        if field == "opened":
+            if others:
+                continue
+        elif field in ("note", "approval", "event", "link"):
+            if after is not None and any(_has_item(o, field, after) for o in others):
+                continue
+        elif any(_get(o, field) == _get(new, field) for o in others):
+            continue
+        kept.append((field, before, after))
+    return kept
+
+
+def _get(data: dict[str, Any], field: str) -> Any:
+    if field.startswith("fields."):
+        return (data.get("fields") or {}).get(field[7:])
+    return data.get(field)
+
+
+def _has_item(data: dict[str, Any], field: str, detail: Any) -> bool:
+    """Whether a parent already holds the note, approval, event or link `detail`."""
+    if field == "link":
+        return detail in {f"{x.get('rel')} {x.get('id')}" for x in data.get("links") or []}
+    key = {"note": "notes", "approval": "approvals", "event": "events"}[field]
+    for item in data.get(key) or []:
+        described = item.get("text") if field == "note" else \
+            f"{item.get('by')} {item.get('decision') or item.get('kind')}"
+        if described == detail:
+            return True
+    return False
 
 
 class _Blobs:
@@ -176,7 +217,11 @@ def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
             continue
         old = blobs.get(old_oid, path)
         ticket = str(new.get("id") or path.rsplit("/", 1)[-1].removesuffix(".yaml"))
-        for field, before, after in field_changes(old, new):
+        changes = field_changes(old, new)
+        if others:
+            theirs = [blobs.get(_blob_at(repo, o, path[len("tickets/"):]), path) for o in others]
+            changes = merge_changes(changes, new, [t for t in theirs if t is not None])
+        for field, before, after in changes:
             rows.append((ref, seq, str(commit.id), commit.author.time, commit.author.name,
                          commit.author.email, action, ticket, new.get("type"), field,
                          text(before), text(after)))

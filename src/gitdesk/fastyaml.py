@@ -15,9 +15,11 @@ from typing import Any
 
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$")
 _INT = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+)(?:[eE][-+]?[0-9]+)?$")
-_DUBIOUS = re.compile(r"^(?:[-+]?0[0-9_]+$|0o|0x|[-+]?\.(?:inf|nan)$|[-+]?[0-9][0-9_]*:[0-9])",
-                      re.IGNORECASE)
+# YAML 1.2 floats exactly as ruamel.yaml resolves them (".5e3" stays a string there).
+_FLOAT = re.compile(r"^(?:[-+]?[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+                    r"|[-+]?\.[0-9]+(?:[eE][-+][0-9]+)?)$")
+_DUBIOUS = re.compile(r"^(?:[-+]?0[0-9_]+$|[-+]?0[box]|[-+]?\.(?:inf|nan)$"
+                      r"|[-+]?[0-9][0-9_]*:[0-9])", re.IGNORECASE)
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0", "/": "/",
             "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v", " ": " ",
             "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
@@ -35,7 +37,7 @@ def loads(text: str) -> dict[str, Any] | None:
 
 
 def _document(text: str) -> dict[str, Any]:
-    if "\t" in text or "\r" in text or ("#" in text and " #" in text):
+    if any(ch in text for ch in "\t\r\x85\u2028\u2029\ufeff") or " #" in text:
         raise _Unsure
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -204,7 +206,7 @@ def _plain(text: str, pos: int, *, flow: bool) -> tuple[Any, int]:
             break
         end += 1
     raw = text[pos:end].rstrip(" ")
-    if not flow and raw.startswith(("- ", "? ")):
+    if raw.startswith(("- ", "?", ": ")) or raw == "-":
         raise _Unsure
     return _resolve(raw), end
 

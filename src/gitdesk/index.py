@@ -24,7 +24,7 @@ from gitdesk.errors import GitdeskError
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
            "summary", "created", "due")
 _DDL = """

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
 from gitdesk.errors import InvalidFile
 
@@ -100,9 +100,18 @@ def _literal_safe(text: str) -> bool:
 
 
 def flow_map(items: dict[str, Any]) -> CommentedMap:
-    m = CommentedMap(items)
+    # ruamel.yaml writes a leading "?" unquoted inside flow style, which it then
+    # cannot read back; quoting such values keeps every text a round trip.
+    m = CommentedMap({k: flow_value(v) for k, v in items.items()})
     m.fa.set_flow_style()
     return m
+
+
+def flow_value(value: Any) -> Any:
+    """A value as it may be stored inside a flow mapping."""
+    if isinstance(value, str) and value.startswith("?"):
+        return SingleQuotedScalarString(value)
+    return value
 
 
 def block_map(items: dict[str, Any] | None = None) -> CommentedMap:

@@ -24,6 +24,8 @@ def as_of_time(desk: Desk, text: str | None) -> datetime:
     if not text:
         return datetime.now(UTC).replace(microsecond=0)
     try:
+        if "-" not in text:  # an abbreviated hash like 20260730 is a revision, not a date
+            raise ValueError(text)
         moment = parse_time(text)
     except ValueError:
         commit = gitio.rev_commit(desk.repo, text)
@@ -90,14 +92,17 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
         if type_name not in config.types:
             raise UsageError(f"--type: unknown ticket type {type_name!r}",
                              hint=f"types: {', '.join(config.types)}")
+    keep = (lambda t: predicate({"id": t.id, "type": t.type, **t.values})) \
+        if predicate else None
     if name == "weekly":
-        result = compute.weekly(config, rows, moment, types)
+        if start or end:
+            raise UsageError("--from/--to do not apply to the weekly report",
+                             hint="use --as-of to choose the week's end")
+        result = compute.weekly(config, rows, moment, types, keep)
     else:
         tickets = compute.scope(
             config, rows, moment, types=types, created_from=_bound(start, "--from"),
-            created_to=_bound(end, "--to"),
-            keep=(lambda t: predicate({"id": t.id, "type": t.type, **t.values}))
-            if predicate else None)
+            created_to=_bound(end, "--to"), keep=keep)
         edges = compute.AGING_EDGES if name == "aging" else compute.RESOLUTION_EDGES
         scope = compute.Scope(config, moment, tickets,
                               aging_edges=_edges(buckets, compute.AGING_EDGES) if

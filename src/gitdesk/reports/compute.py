@@ -208,6 +208,7 @@ def detail(s: Scope) -> Report:
         values = {**t.values, "id": t.id, "modified": _stamp(t.modified),
                   "created": _stamp(t.opened), "submitter": name}
         rows.append([values.get(c) for c in columns])
+    ranks = {name: i for i, name in enumerate(s.config.priorities)}
     for key in reversed(s.sort or ["created"]):
         name = key.lstrip("-")
         if name not in columns:
@@ -215,10 +216,22 @@ def detail(s: Scope) -> Report:
 
             raise UsageError(f"--sort: {name!r} is not a column", hint=", ".join(columns))
         i = columns.index(name)
-        rows.sort(key=lambda r, i=i: (r[i] is None, str(r[i] or "")),  # type: ignore[misc]
+        rows.sort(key=lambda r, i=i, name=name: _order(r[i], ranks if name == "priority"
+                                                       else None),  # type: ignore[misc]
                   reverse=key.startswith("-"))
     report.sections.append(Section("Tickets", columns, rows))
     return report
+
+
+def _order(value: Any, ranks: dict[str, int] | None) -> tuple[int, float, str]:
+    """Sort key: missing values last, priorities by rank, numbers as numbers."""
+    if value is None:
+        return (2, 0.0, "")
+    if ranks is not None:
+        return (0, float(ranks.get(str(value), len(ranks))), str(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -232,16 +245,15 @@ def sla(s: Scope) -> Report:
     breached: list[list[Any]] = []
     for t in s.tickets:
         priority = str(t.values.get("priority") or "none")
-        target = s.config.priorities.get(priority)
-        if target is None or target.target is None or t.opened is None or \
-                not _has_target(s.config, t):
+        target = t.target(s.config)
+        if target is None or t.opened is None or not _has_target(s.config, t):
             continue
         group = str(t.values.get("group") or "(none)")
         days = t.resolution_days()
         if days is not None:
-            ok = t.resolved is not None and t.resolved - t.opened <= target.target
+            ok = t.resolved is not None and t.resolved - t.opened <= target
             outcome = "within" if ok else "breached"
-        elif t.is_open and t.opened + target.target < s.as_of:
+        elif t.is_open and t.opened + target < s.as_of:
             outcome = "open breached"
         else:
             continue
@@ -249,7 +261,7 @@ def sla(s: Scope) -> Report:
             tally[outcome] += 1
         by_group.setdefault("all", Counter())
         if outcome != "within":
-            late = (t.resolved or s.as_of) - (t.opened + target.target)
+            late = (t.resolved or s.as_of) - (t.opened + target)
             breached.append([t.id, priority, group, outcome, _round(late.total_seconds() / 3600),
                              t.values.get("summary")])
     for name, table in (("priority", by_priority), ("group", by_group)):
@@ -335,22 +347,22 @@ REPORTS: dict[str, Callable[[Scope], Report]] = {
 }
 
 
-def _week(config: DeskConfig, rows: list[Any], end: datetime,
-          types: Sequence[str]) -> dict[str, float | None]:
+def _week(config: DeskConfig, rows: list[Any], end: datetime, types: Sequence[str],
+          keep: Callable[[Facts], bool] | None) -> dict[str, float | None]:
     start = end - timedelta(days=7)
-    tickets = scope(config, rows, end, types=types)
+    tickets = scope(config, rows, end, types=types, keep=keep)
     intake = sum(1 for t in tickets if t.opened is not None and t.opened > start)
     resolved = [t for t in tickets if t.counts_as_resolved and t.resolved is not None
                 and start < t.resolved <= end]
     within = 0
     timed = 0
     for t in resolved:
-        target = config.priorities.get(str(t.values.get("priority") or ""))
-        if target is None or target.target is None or t.opened is None or \
-                t.resolved is None or not _has_target(config, t):
+        target = t.target(config)
+        if target is None or t.opened is None or t.resolved is None or \
+                not _has_target(config, t):
             continue
         timed += 1
-        within += t.resolved - t.opened <= target.target
+        within += t.resolved - t.opened <= target
     backlog = sum(1 for t in tickets if t.is_open)
     overdue = sum(1 for t in tickets if t.is_open and t.due is not None and t.due < end)
     days = [d for t in resolved if (d := t.resolution_days()) is not None]
@@ -361,10 +373,10 @@ def _week(config: DeskConfig, rows: list[Any], end: datetime,
 
 
 def weekly(config: DeskConfig, rows: list[Any], as_of: datetime,
-           types: Sequence[str] = ()) -> Report:
+           types: Sequence[str] = (), keep: Callable[[Facts], bool] | None = None) -> Report:
     report = Report("weekly", "Weekly service desk report", as_of)
-    this = _week(config, rows, as_of, types)
-    before = _week(config, rows, as_of - timedelta(days=7), types)
+    this = _week(config, rows, as_of, types, keep)
+    before = _week(config, rows, as_of - timedelta(days=7), types, keep)
     table = []
     for metric, value in this.items():
         previous = before[metric]
@@ -381,7 +393,7 @@ def weekly(config: DeskConfig, rows: list[Any], as_of: datetime,
                                           "previous week": [float(before[k] or 0) for k in
                                                             ("opened", "resolved",
                                                              "backlog (open)", "past due")]})))
-    tickets = scope(config, rows, as_of, types=types)
+    tickets = scope(config, rows, as_of, types=types, keep=keep)
     by_type = []
     for name in config.types:
         mine = [t for t in tickets if t.type == name]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gitdesk.config import DeskConfig
@@ -67,6 +67,14 @@ class Facts:
         text = self.values.get("due")
         return parse_time(str(text)) if text else None
 
+    def target(self, config: DeskConfig) -> timedelta | None:
+        """The resolution target: due minus opened when the ticket has a due time
+        (a request's catalog target, or the priority's), else its priority's."""
+        if self.opened is not None and self.due is not None:
+            return self.due - self.opened
+        priority = config.priorities.get(str(self.values.get("priority") or ""))
+        return priority.target if priority is not None else None
+
     @property
     def is_open(self) -> bool:
         return self.category == "open"
@@ -91,9 +99,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def _value(field_name: str, text: str | None) -> Any:
-    if text is None:
-        return None
+def _value(field_name: str, text: Any) -> Any:
+    if text is None or not isinstance(text, str):
+        return text
     if field_name in JSON_FIELDS or text[:1] in "[{":
         try:
             return json.loads(text)
