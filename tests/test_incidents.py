@@ -270,7 +270,8 @@ def test_functional_escalation_clears_the_old_assignee(team: Gitdesk) -> None:
 @pytest.mark.parametrize(("args", "code", "says"), [
     (("--to", "nowhere", "-m", "x"), 2, ("--to: 'nowhere' is not a group", "servers")),
     (("--to", "network", "-m", "x"), 1, ("already with group network",)),
-    (("--to", "servers", "--assignee", "ghost", "-m", "x"), 2, ("'ghost' is not a member of servers",)),
+    (("--to", "servers", "--assignee", "ghost", "-m", "x"), 2,
+     ("'ghost' is not a member of servers",)),
     (("--to", "servers", "--up", "-m", "x"), 2, ("exactly one of --to GROUP",)),
     (("-m", "x"), 2, ("exactly one of --to GROUP",)),
     (("--to", "servers", "-m", "   "), 2, ("-m TEXT",)),

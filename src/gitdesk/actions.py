@@ -283,6 +283,8 @@ def _set_custom(snap: Snapshot, ticket_type: TicketType, ticket: Ticket,
     for key, value in typed.items():
         if value is None:
             custom.pop(key, None)
+        elif key in custom:
+            yamlio.replace(custom, key, yamlio.flow_value(value))
         else:
             custom[key] = yamlio.flow_value(value)
 

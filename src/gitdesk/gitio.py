@@ -13,7 +13,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -365,17 +365,19 @@ def index_oid(repo: Repo, index: pygit2.Index, path: str) -> str | None:
         return None
 
 
-def dirty_paths(repo: Repo, expected: Mapping[str, str | None]) -> list[str]:
-    """Paths whose working tree file or index entry differ from the expected blob."""
+def worktree_state(repo: Repo, paths: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(working tree blob id, index blob id) of each path; None where absent."""
     assert repo.workdir is not None
     index = repo.git.index
     index.read(False)
-    dirty = []
-    for path, oid in expected.items():
-        on_disk = hash_file(repo.workdir / path)
-        if on_disk != oid or index_oid(repo, index, path) != oid:
-            dirty.append(path)
-    return dirty
+    return {path: (hash_file(repo.workdir / path), index_oid(repo, index, path))
+            for path in paths}
+
+
+def dirty_paths(repo: Repo, expected: Mapping[str, str | None]) -> list[str]:
+    """Paths whose working tree file or index entry differ from the expected blob."""
+    state = worktree_state(repo, expected)
+    return [path for path, oid in expected.items() if state[path] != (oid, oid)]
 
 
 def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:

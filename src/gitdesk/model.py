@@ -77,7 +77,7 @@ class Ticket:
         if isinstance(value, str) and key in TEXT_KEYS:
             value = yamlio.block_text(value)
         if key in self.data:
-            self.data[key] = value
+            yamlio.replace(self.data, key, value)
             return
         self.data.insert(self._position(key), key, value)
 

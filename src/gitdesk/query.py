@@ -68,8 +68,9 @@ def sql_prefilter(config: DeskConfig, filters: Filters) -> tuple[str, tuple[Any,
     elif filters.types:
         clauses.append(f"type IN ({','.join('?' * len(types))})")
         params += types
-    clauses.append("error IS NULL")
-    return " AND ".join(clauses), tuple(params)
+    # unreadable files always come back, so that list can warn about them
+    where = " AND ".join(clauses) or "1"
+    return f"({where}) OR error IS NOT NULL", tuple(params)
 
 
 def _workflows(config: DeskConfig, type_name: str) -> list[Any]:

@@ -34,6 +34,12 @@ from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleVi
 from gitdesk.model import Ticket, ticket_path
 
 MAX_ATTEMPTS = 8
+PENDING = "worktree-pending.json"  # under .git/gitdesk/: files the branch moved ahead of
+
+
+def printable(text: str) -> str:
+    """Text safe for a commit message or reflog line: control characters become spaces."""
+    return "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
 
 
 def iso(moment: datetime) -> str:
@@ -203,7 +209,7 @@ class Change:
         lines = [f"Gitdesk-Action: {self.action}"]
         lines += [f"Gitdesk-Ticket: {t}" for t in self.tickets]
         lines += [f"{k}: {v}" for k, v in self.trailers]
-        subject = " ".join(self.subject.split())
+        subject = " ".join(printable(self.subject).split())
         if len(subject) > 120:
             subject = subject[:117] + "..."
         return f"{subject}\n\n" + "\n".join(lines) + "\n"
@@ -254,11 +260,14 @@ class Desk:
                        hint="retry the command")
 
     def _attempt(self, build: Builder, signer: Signer | None) -> Written | None:
+        checked_out = self.checked_out()
+        if checked_out:
+            self._finish_pending()
         snap = self.snapshot()
         author = gitio.identity(self.repo, "AUTHOR")
         committer = gitio.identity(self.repo, "COMMITTER")
         change = build(snap, ident_time(author), author)
-        if self.checked_out():
+        if checked_out:
             self._refuse_dirty(snap, change)
         changes = {path: (gitio.write_blob(self.repo, data) if data is not None else None)
                    for path, data in change.files.items()}
@@ -273,12 +282,56 @@ class Desk:
         oid = gitio.create_commit(self.repo, tree=tree, parents=parents, author=author,
                                   committer=committer, message=message, signature=signature)
         self._verify(oid)
-        reflog = f"gitdesk: {change.subject}"
+        reflog = f"gitdesk: {printable(change.subject)}"
+        journal = self.repo.state_dir / PENDING
+        if checked_out:
+            index_lock = self.repo.git_dir / "index.lock"
+            if index_lock.exists():
+                raise Conflict(f"{index_lock} exists: another git command is using the index",
+                               hint="wait for it to finish; remove the file only if no git "
+                                    "process is running")
+            gitio.atomic_write(journal, json.dumps(
+                {"old": snap.oid, "new": oid, "paths": sorted(change.files)}).encode())
         if not gitio.cas_update_ref(self.repo, self.ref, oid, snap.oid, reflog):
+            journal.unlink(missing_ok=True)
             return None
-        if self.checked_out():
+        if checked_out:
             gitio.update_worktree(self.repo, change.files)
+            journal.unlink(missing_ok=True)
         return Written(commit=oid, change=change)
+
+    def _finish_pending(self) -> None:
+        """Bring the working tree up to the branch after a writer died between moving
+        the branch and writing the files: paths still as the old commit had them
+        take the tip's version; paths edited since are left alone."""
+        journal = self.repo.state_dir / PENDING
+        try:
+            pending = json.loads(journal.read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        try:
+            old = Snapshot(self.repo, gitio.rev_commit(self.repo, pending["old"])) \
+                if pending.get("old") else Snapshot(self.repo, None)
+        except NotFound:
+            journal.unlink(missing_ok=True)
+            return
+        tip = self.snapshot()
+        paths = [str(p) for p in pending.get("paths", [])]
+        state = gitio.worktree_state(self.repo, paths)
+        updates = {}
+        for path in paths:
+            ours = {old.blob_oid(path), tip.blob_oid(path)}  # the writer's before and after
+            if state[path][0] in ours and state[path][1] in ours and \
+                    state[path] != (tip.blob_oid(path),) * 2:
+                updates[path] = tip.read(path)
+        if updates:
+            gitio.update_worktree(self.repo, updates)
+        assert self.repo.workdir is not None
+        for path in paths:  # temporary files of an interrupted atomic write
+            target = self.repo.workdir / path
+            for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
 
     def _verify(self, oid: str) -> None:
         """The verifier that guards hooks and CI judges this commit before it lands."""

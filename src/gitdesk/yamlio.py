@@ -12,6 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
@@ -32,8 +33,23 @@ class _NoTimestampResolver(VersionedResolver):
         return cache[key]
 
 
+class _Representer(RoundTripRepresenter):
+    """Strings with characters that YAML folds in quoted or plain style (NEL, line and
+    paragraph separators) are written double-quoted, where they are escaped."""
+
+    def represent_str(self, data: str) -> Any:
+        if any(ch in data for ch in _FOLDED):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_FOLDED = "\x85\u2028\u2029"
+_Representer.add_representer(str, _Representer.represent_str)
+
+
 def _make_yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Representer = _Representer
     yaml.Resolver = _NoTimestampResolver
     yaml.width = 1 << 20  # one note, one line: never fold long text
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -99,9 +115,18 @@ def _literal_safe(text: str) -> bool:
                for ch in text) and "\t" not in text
 
 
+def replace(mapping: CommentedMap, key: str, value: Any) -> None:
+    """Set an existing key to a new value in place. Plain assignment would keep the
+    old value's quoting style (ruamel.yaml wraps the new text in it), which cannot
+    represent every text; a fresh entry lets the representer choose."""
+    position = list(mapping.keys()).index(key)
+    del mapping[key]
+    mapping.insert(position, key, value)
+
+
 def flow_map(items: dict[str, Any]) -> CommentedMap:
-    # ruamel.yaml writes a leading "?" unquoted inside flow style, which it then
-    # cannot read back; quoting such values keeps every text a round trip.
+    # ruamel.yaml writes a leading "?" or ":" unquoted inside flow style, which it
+    # then cannot read back; quoting such values keeps every text a round trip.
     m = CommentedMap({k: flow_value(v) for k, v in items.items()})
     m.fa.set_flow_style()
     return m
@@ -109,7 +134,8 @@ def flow_map(items: dict[str, Any]) -> CommentedMap:
 
 def flow_value(value: Any) -> Any:
     """A value as it may be stored inside a flow mapping."""
-    if isinstance(value, str) and value.startswith("?"):
+    if isinstance(value, str) and value[:1] in ("?", ":") and not any(
+            ch in value for ch in _FOLDED):
         return SingleQuotedScalarString(value)
     return value
 

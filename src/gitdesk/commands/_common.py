@@ -34,7 +34,7 @@ def require(value: str | None, flag: str, prompt: str) -> str:
     if value:
         return value
     if interactive():
-        answer: str = click.prompt(prompt)
+        answer: str = click.prompt(prompt, err=True)
         if answer.strip():
             return answer
     raise GitdeskError(f"missing {flag}", hint=f"pass {flag} (stdin is not a terminal)")

@@ -67,7 +67,20 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def _is_type(value: Any, name: str) -> bool:
     if name in ("integer", "number") and isinstance(value, bool):
         return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, _TYPES[name])
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1, 1.0 is 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _describe(value: Any) -> str:
@@ -102,11 +115,11 @@ def _check(root: dict[str, Any], schema: dict[str, Any] | bool, value: Any,
             errors.append(SchemaError(path, f"must be {' or '.join(names)}, "
                                             f"not {_describe(value)}"))
             return
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
         allowed = ", ".join(json.dumps(v) for v in schema["enum"])
         errors.append(SchemaError(path, f"{json.dumps(value, default=str)} is not one of "
                                         f"{allowed}"))
-    if "const" in schema and value != schema["const"]:
+    if "const" in schema and not _same(value, schema["const"]):
         errors.append(SchemaError(path, f"must be {json.dumps(schema['const'])}"))
     if isinstance(value, str):
         _check_string(schema, value, path, errors)
@@ -190,7 +203,7 @@ def _check_array(root: dict[str, Any], schema: dict[str, Any], value: list[Any],
     if schema.get("uniqueItems"):
         seen: list[Any] = []
         for item in value:
-            if item in seen:
+            if any(_same(item, other) for other in seen):
                 errors.append(SchemaError(path, f"{json.dumps(item, default=str)} is repeated"))
             seen.append(item)
     if "items" in schema:
@@ -204,11 +217,12 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def _is_datetime(value: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?",
+    """RFC 3339 date-time, as JSON Schema's `format: date-time` means it."""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)",
                         value):
         return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return False
     return True
