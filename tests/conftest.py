@@ -6,12 +6,14 @@ pointed away from the user's; a test that writes into HOME fails.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -98,6 +100,28 @@ def git(path: Path, *args: str) -> str:
 def fsck(path: Path) -> None:
     subprocess.run(["git", "-C", str(path), "fsck", "--strict", "--no-progress"], check=True,
                    capture_output=True)
+
+
+
+def head(desk: Gitdesk) -> str:
+    return desk.git("rev-parse", "HEAD").strip()
+
+
+def refused(desk: Gitdesk, *args: str, code: int, says: tuple[str, ...] = ()) -> Run:
+    """The command fails with `code`, says each text on stderr and commits nothing."""
+    before = head(desk)
+    run = desk(*args)
+    assert run.exit_code == code, f"{args}: exit {run.exit_code}\n{run.stdout}\n{run.stderr}"
+    for text in says:
+        assert text in run.stderr, f"{args}: {text!r} not in stderr:\n{run.stderr}"
+    assert head(desk) == before, f"{args}: a refused command committed"
+    return run
+
+
+def data(desk: Gitdesk, tid: str) -> dict[str, Any]:
+    """A ticket as `show --format json` gives it."""
+    result: dict[str, Any] = json.loads(desk.ok("show", tid, "--format", "json"))
+    return result
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, Run
+from conftest import Gitdesk, data, refused
 
 PEOPLE = """\
 version: 1
@@ -38,24 +38,6 @@ PLANS = ("implementation_plan=Upgrade the firmware", "backout_plan=Flash the old
 NO_TO_ALL = ("--answer", "outage=no", "--answer", "untested=no", "--answer", "no-backout=no",
              "--answer", "many-users=no", "--answer", "vendor=no")
 
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
-
-
-def refused(desk: Gitdesk, *args: str, code: int, says: tuple[str, ...] = ()) -> Run:
-    before = head(desk)
-    run = desk(*args)
-    assert run.exit_code == code, f"{args}: exit {run.exit_code}\n{run.stdout}\n{run.stderr}"
-    for text in says:
-        assert text in run.stderr, f"{args}: {text!r} not in stderr:\n{run.stderr}"
-    assert head(desk) == before, f"{args}: a refused command committed"
-    return run
-
-
-def data(desk: Gitdesk, tid: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(desk.ok("show", tid, "--format", "json"))
-    return result
 
 
 def use_policy(desk: Gitdesk, text: str) -> Gitdesk:

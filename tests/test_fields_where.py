@@ -5,29 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
 
-from conftest import Gitdesk, Run
-
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
-
-
-def refused(desk: Gitdesk, *args: str, code: int, says: tuple[str, ...] = ()) -> Run:
-    before = head(desk)
-    run = desk(*args)
-    assert run.exit_code == code, f"{args}: exit {run.exit_code}\n{run.stdout}\n{run.stderr}"
-    for text in says:
-        assert text in run.stderr, f"{args}: {text!r} not in stderr:\n{run.stderr}"
-    assert head(desk) == before, f"{args}: a refused command committed"
-    return run
-
-
-def data(desk: Gitdesk, tid: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(desk.ok("show", tid, "--format", "json"))
-    return result
-
+from conftest import Gitdesk, data, refused
 
 # --- custom fields -----------------------------------------------------------------------------
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, Run
+from conftest import Gitdesk, data, refused
 
 POLICY = """\
 version: 1
@@ -41,25 +40,6 @@ def team(desk: Gitdesk) -> Gitdesk:
     desk.git("commit", "-q", "-m", "policy: the team")
     return desk
 
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
-
-
-def refused(desk: Gitdesk, *args: str, code: int, says: tuple[str, ...] = ()) -> Run:
-    """The command fails with `code`, says each text on stderr and commits nothing."""
-    before = head(desk)
-    run = desk(*args)
-    assert run.exit_code == code, f"exit {run.exit_code}\n{run.stdout}\n{run.stderr}"
-    for text in says:
-        assert text in run.stderr, f"{text!r} not in stderr:\n{run.stderr}"
-    assert head(desk) == before, "a refused command committed"
-    return run
-
-
-def data(desk: Gitdesk, tid: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(desk.ok("show", tid, "--format", "json"))
-    return result
 
 
 def at(text: str) -> dict[str, str]:

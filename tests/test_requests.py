@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, Run
+from conftest import Gitdesk, data, refused
 from gitdesk.approvals import content_hash, current_approvers, required_levels, shortfalls
 from gitdesk.catalog import Level
 from gitdesk.config import DeskConfig, Group, Policy, parse_config, parse_policy
@@ -36,24 +36,6 @@ admins: [test]
 rules: []
 """
 
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
-
-
-def refused(desk: Gitdesk, *args: str, code: int, says: tuple[str, ...] = ()) -> Run:
-    before = head(desk)
-    run = desk(*args)
-    assert run.exit_code == code, f"exit {run.exit_code}\n{run.stdout}\n{run.stderr}"
-    for text in says:
-        assert text in run.stderr, f"{text!r} not in stderr:\n{run.stderr}"
-    assert head(desk) == before, "a refused command committed"
-    return run
-
-
-def data(desk: Gitdesk, tid: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(desk.ok("show", tid, "--format", "json"))
-    return result
 
 
 def parse(text: str) -> datetime:
