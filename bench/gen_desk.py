@@ -10,9 +10,10 @@ ruamel round trip byte for byte and pass gitdesk's own file verifier.
 History (default --history batch): per batch of --batch tickets, one commit
 opens them all in their initial state, --notes commits each add one work
 note to every ticket of the batch, then one commit per workflow step moves the
-tickets that end closed along a valid path (incident: new -> resolved ->
-closed; problem: new -> assess -> resolved -> closed; standard change:
-scheduled -> implement -> review -> closed). With --history per-ticket every
+tickets along a valid path of their workflow, read from the live config: the
+shortest path to a closed state through a resolved one (incident and request:
+new -> resolved -> closed; problem: new -> assess -> resolved -> closed),
+filling what each state requires and avoiding approval gates. With --history per-ticket every
 action is its own commit, as gitdesk would make it (about 3-5 commits per
 ticket: 100,000 tickets give 300,000+ commits).
 
@@ -36,12 +37,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from gitdesk import ids, yamlio
-from gitdesk.config import DeskConfig, parse_config
+from gitdesk.config import DeskConfig, Workflow, parse_config
 from gitdesk.init import init_desk, template_file
-from gitdesk.model import ticket_path
+from gitdesk.model import KEY_ORDER, ticket_path
 from gitdesk.verify import check_file
 from gitdesk.workflow import derive_priority, due_time
 
@@ -49,27 +50,7 @@ BENCH_REF = "refs/bench/generated"
 ADMIN_NAME = "Desk Admin"
 ADMIN_EMAIL = "admin@example.org"  # person id "admin" in the policy init writes
 
-TYPE_MIX = (("incident", 70), ("request", 20), ("problem", 6), ("change", 4))
-# Paths from the initial state to closed; every step is an allowed transition.
-CLOSE_PATHS = {
-    "incident": ("resolved", "closed"),
-    "request": ("resolved", "closed"),
-    "problem": ("assess", "resolved", "closed"),
-    "change": ("implement", "review", "closed"),  # change_type standard
-}
-OPEN_STATES = {
-    "incident": ("new", "assigned", "in-progress", "pending"),
-    "request": ("new", "assigned", "in-progress", "waiting-for-approval"),
-    "problem": ("new", "assess", "root-cause-analysis"),
-    "change": ("scheduled", "implement"),
-}
-# The steps that lead from the initial state to each open state.
-OPEN_PATHS = {
-    "new": (), "scheduled": (), "assigned": ("assigned",), "in-progress": ("in-progress",),
-    "pending": ("pending",), "waiting-for-approval": ("waiting-for-approval",),
-    "assess": ("assess",), "root-cause-analysis": ("root-cause-analysis",),
-    "implement": ("implement",),
-}
+DEFAULT_MIX = "incident:85,request:10,problem:5"
 SUBJECTS = ("Web server", "Mail relay", "VPN gateway", "Laptop", "Printer", "Database",
             "File share", "Payroll app", "Wiki", "Build server", "Phone", "Load balancer")
 PROBLEMS = ("not rendering pages", "slow to respond", "refuses logins", "out of disk space",
@@ -81,19 +62,23 @@ NOTES = ("Called the user back", "Restarted the service", "Escalated to second l
 SOLUTIONS = ("Restarted httpd", "Rotated the certificate", "Freed disk space",
              "Reset the password", "Replaced the toner", "Patched the package")
 GROUPS = ("service-desk", "network", "cab")
+# Keys a workflow state may require that the generator knows how to fill.
+FILLABLE = ("assignee", "pending_reason", "resolution_code", "solution", "group", "ci",
+            "submitter", "category")
 
 
 @dataclass
 class Ticket:
     tid: str
-    uid: str
     type: str
     created: datetime
-    summary: str
-    fields: dict[str, str]
-    status: str
+    data: dict[str, Any]  # top-level keys except notes; values are str, bool or dicts
     steps: tuple[str, ...]  # transitions still to apply, in order
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.data["status"])
 
 
 def iso(moment: datetime) -> str:
@@ -110,87 +95,159 @@ def seeded_ulid(ms: int, rng: random.Random) -> str:
     return "".join(reversed(chars))
 
 
+def workflow_paths(wf: Workflow) -> dict[str, tuple[str, ...]]:
+    """Shortest step sequences from the initial state to every state the generator
+    can reach: no approval gates, only requirements it knows how to fill."""
+    def usable(state: str) -> bool:
+        st = wf.states[state]
+        return not st.approval and all(key in FILLABLE for key in st.requires)
+
+    paths: dict[str, tuple[str, ...]] = {wf.initial: ()}
+    queue = [wf.initial]
+    while queue:
+        state = queue.pop(0)
+        for nxt in wf.allowed(state):
+            if nxt not in paths and nxt in wf.states and usable(nxt):
+                paths[nxt] = (*paths[state], nxt)
+                queue.append(nxt)
+    return paths
+
+
+def plan(config: DeskConfig, wf: Workflow) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """(path to a closed state, paths to each reachable open state) of a workflow."""
+    paths = workflow_paths(wf)
+    closed = [p for s, p in paths.items() if wf.category(s) == "closed" and s != "cancelled"]
+    closed = closed or [p for s, p in paths.items() if wf.category(s) == "closed"]
+    if not closed:
+        raise SystemExit(f"workflow {wf.name}: no closed state reachable by the generator")
+    # prefer a path through a resolved state (resolution code and solution recorded)
+    closed.sort(key=lambda p: (not any(wf.category(s) == "resolved" for s in p), len(p)))
+    opens = [p for s, p in paths.items() if wf.category(s) == "open"]
+    return closed[0], opens
+
+
+def parse_mix(text: str) -> list[tuple[str, int]]:
+    mix = []
+    for item in text.split(","):
+        name, _, weight = item.partition(":")
+        mix.append((name.strip(), int(weight or 1)))
+    return mix
+
+
 def make_tickets(config: DeskConfig, count: int, open_count: int, start: datetime,
-                 end: datetime, rng: random.Random) -> list[Ticket]:
+                 end: datetime, mix: list[tuple[str, int]],
+                 rng: random.Random) -> list[Ticket]:
     span = (end - start).total_seconds()
     stamps = sorted(rng.uniform(0, span) for _ in range(count))
-    names = [name for name, _w in TYPE_MIX]
-    weights = [w for _n, w in TYPE_MIX]
+    names = [name for name, _w in mix]
+    weights = [w for _n, w in mix]
+    requests = [e for e in getattr(config, "catalog", {}).values()
+                if not getattr(e, "approvals", ())]
+    plans: dict[tuple[str, str], tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
     seen: set[str] = set()
     tickets = []
     for i, offset in enumerate(stamps):
         created = (start + timedelta(seconds=offset)).replace(microsecond=0)
         type_name = rng.choices(names, weights)[0]
-        prefix = config.types[type_name].prefix
+        ticket_type = config.types[type_name]
         while True:
             uid = seeded_ulid(int(created.timestamp() * 1000), rng)
-            tid = ids.ticket_id(prefix, uid)
+            tid = ids.ticket_id(ticket_type.prefix, uid)
             if tid not in seen:
                 seen.add(tid)
                 break
         assert ids.ID_RE.match(tid), tid
-        category = rng.choice(sorted(config.types[type_name].categories))
-        sub = config.types[type_name].categories[category]
         values = {"impact": rng.choice(config.impacts), "urgency": rng.choice(config.urgencies)}
         priority = derive_priority(config, values) or config.default_priority
-        due = due_time(config, priority, created)
-        f = {**values, "priority": priority, "severity": rng.choice(config.severities),
-             "category": category, "group": rng.choice(GROUPS),
-             "ci": f"{rng.choice(('web', 'db', 'mail', 'lb', 'pc'))}{rng.randrange(1, 400):03d}",
-             "submitter": f"User {rng.randrange(1, 2000)}"}
-        if sub:
-            f["subcategory"] = rng.choice(sub)
+        d: dict[str, Any] = {
+            "id": tid, "uid": uid, "type": type_name,
+            "summary": f"{rng.choice(SUBJECTS)} {rng.choice(PROBLEMS)}, case {i + 1}",
+            **values, "priority": priority, "severity": rng.choice(config.severities),
+            "ci": f"{rng.choice(('web', 'db', 'mail', 'lb', 'pc'))}{rng.randrange(1, 400):03d}",
+            "group": rng.choice(GROUPS),
+            "submitter": {"name": f"User {(n := rng.randrange(1, 2000))}",
+                          "email": f"user{n}@example.org"},
+            "created": iso(created),
+        }
+        if ticket_type.categories:
+            d["category"] = rng.choice(sorted(ticket_type.categories))
+            subs = ticket_type.categories[d["category"]]
+            if subs:
+                d["subcategory"] = rng.choice(subs)
+        target = None
+        if type_name == "request" and requests:
+            entry = rng.choice(requests)
+            d["request_type"] = entry.id
+            d["approval_required"] = False
+            if getattr(entry, "category", None):
+                d["category"] = entry.category
+                d.pop("subcategory", None)
+            if getattr(entry, "group", None):
+                d["group"] = entry.group
+            target = getattr(entry, "target", None)
+        due = created + target if target is not None else due_time(config, priority, created)
         if due is not None:
-            f["due"] = iso(due)
-        if type_name == "change":
-            f["change_type"] = "standard"
-            f["risk"] = rng.choice(("low", "medium"))
-        if i >= count - open_count:
-            target = rng.choice(OPEN_STATES[type_name])
-            steps = OPEN_PATHS[target]
-        else:
-            steps = CLOSE_PATHS[type_name]
-        initial = config.workflow_for(type_name, f).initial
-        summary = f"{rng.choice(SUBJECTS)} {rng.choice(PROBLEMS)} #{i + 1}"
-        tickets.append(Ticket(tid, uid, type_name, created, summary, f, initial, steps))
+            d["due"] = iso(due)
+        d["links"] = []
+        d["fields"] = {f.id: f.default for f in ticket_type.fields if f.default is not None}
+        wf = config.workflow_for(type_name, d)
+        d["status"] = wf.initial
+        key = (type_name, wf.name)
+        if key not in plans:
+            plans[key] = plan(config, wf)
+        closing, opens = plans[key]
+        steps = rng.choice(opens) if i >= count - open_count else closing
+        tickets.append(Ticket(tid, type_name, created, d, steps))
     return tickets
 
 
-def apply_step(ticket: Ticket, target: str, at: datetime, rng: random.Random) -> None:
-    """Move a ticket one step, adding what the target state requires."""
-    if target == "resolved":
-        ticket.fields["resolution_code"] = rng.choice(("fixed", "workaround", "user-error"))
+def apply_step(config: DeskConfig, t: Ticket, target: str, at: datetime,
+               rng: random.Random) -> None:
+    """Move a ticket one step, filling what the target state requires."""
+    wf = config.workflow_for(t.type, t.data)
+    state = wf.states[target]
+    if state.category == "resolved" or "resolution_code" in state.requires:
+        t.data["resolution_code"] = rng.choice(config.resolution_codes)
         solution = rng.choice(SOLUTIONS)
-        ticket.fields["solution"] = solution
-        ticket.notes.append(note_line(at, solution))
-    elif target == "assigned":
-        ticket.fields["assignee"] = "admin"
-    elif target == "pending":
-        ticket.fields["pending_reason"] = "awaiting-vendor"
-    ticket.status = target
+        t.data["solution"] = solution
+        t.notes.append(note_line(at, solution))
+    if "assignee" in state.requires:
+        t.data["assignee"] = "admin"
+    if "pending_reason" in state.requires or target == "pending":
+        t.data["pending_reason"] = config.pending_reasons[0]
+    elif "pending_reason" in t.data:
+        del t.data["pending_reason"]
+    t.data["status"] = target
 
 
 def note_line(at: datetime, text: str) -> str:
     return f"  - {{at: {iso(at)}, by: admin, text: {text}, internal: false}}\n"
 
 
+_RANK = {key: i for i, key in enumerate(KEY_ORDER)}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def render(t: Ticket) -> bytes:
-    """The ticket file as gitdesk writes it (model.KEY_ORDER, yamlio layout)."""
-    f = t.fields
-    out = [f"id: {t.tid}\nuid: {t.uid}\ntype: {t.type}\nsummary: {t.summary}\n"
-           f"status: {t.status}\n"]
-    for key in ("change_type", "impact", "urgency", "priority", "severity", "category",
-                "subcategory", "ci", "assignee", "group"):
-        if key in f:
-            out.append(f"{key}: {f[key]}\n")
-    sub = f["submitter"]
-    email = sub.lower().replace(" ", "") + "@example.org"
-    out.append(f"submitter: {{name: {sub}, email: {email}}}\ncreated: {iso(t.created)}\n")
-    for key in ("due", "pending_reason", "resolution_code", "solution", "risk"):
-        if key in f:
-            out.append(f"{key}: {f[key]}\n")
-    out.append("links: []\nfields: {}\n")
-    out.append("notes:\n" + "".join(t.notes) if t.notes else "notes: []\n")
+    """The ticket file as gitdesk writes it (model.KEY_ORDER, yamlio's layout)."""
+    data = {**t.data, "notes": None}
+    out = []
+    for key in sorted(data, key=lambda k: _RANK.get(k, len(_RANK))):
+        value = data[key]
+        if key == "notes":
+            out.append("notes:\n" + "".join(t.notes) if t.notes else "notes: []\n")
+        elif isinstance(value, dict):
+            inner = ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items())
+            out.append(f"{key}: {{{inner}}}\n")
+        elif isinstance(value, list):
+            out.append(f"{key}: []\n")  # links: the generator makes none
+        else:
+            out.append(f"{key}: {_scalar(value)}\n")
     return "".join(out).encode()
 
 
@@ -236,8 +293,8 @@ def message(subject: str, action: str, tickets: list[str], extra: str = "") -> s
     return f"{subject}\n\n" + "\n".join(lines) + (f"\n{extra}" if extra else "") + "\n"
 
 
-def batch_history(fi: FastImport, ref: str, parent: str, tickets: list[Ticket],
-                  batch: int, notes: int, rng: random.Random) -> None:
+def batch_history(fi: FastImport, config: DeskConfig, ref: str, parent: str,
+                  tickets: list[Ticket], batch: int, notes: int, rng: random.Random) -> None:
     first = True
     last_time = tickets[0].created
     for b in range(0, len(tickets), batch):
@@ -265,15 +322,15 @@ def batch_history(fi: FastImport, ref: str, parent: str, tickets: list[Ticket],
                 break
             when += timedelta(minutes=1)
             for t in moving:
-                apply_step(t, t.steps[step], when, rng)
+                apply_step(config, t, t.steps[step], when, rng)
             emit(f"Import batch {n}: workflow step {step + 1} ({len(moving)} tickets)",
                  "import", moving, when)
             step += 1
         last_time = when
 
 
-def per_ticket_history(fi: FastImport, ref: str, parent: str, tickets: list[Ticket],
-                       notes: int, rng: random.Random) -> None:
+def per_ticket_history(fi: FastImport, config: DeskConfig, ref: str, parent: str,
+                       tickets: list[Ticket], notes: int, rng: random.Random) -> None:
     """One commit per action, in time order across tickets (like real use)."""
     events: list[tuple[datetime, int, int]] = []  # (when, ticket index, event number)
     for i, t in enumerate(tickets):
@@ -286,14 +343,14 @@ def per_ticket_history(fi: FastImport, ref: str, parent: str, tickets: list[Tick
     for when, i, k in events:
         t = tickets[i]
         if k == 0:
-            subject, action, extra = f"{t.tid}: open — {t.summary}", "open", ""
+            subject, action, extra = f"{t.tid}: open — {t.data['summary']}", "open", ""
         elif k <= notes:
             text = rng.choice(NOTES)
             t.notes.append(note_line(when, text))
             subject, action, extra = f"{t.tid}: note — {text}", "note", ""
         else:
             source = t.status
-            apply_step(t, t.steps[k - notes - 1], when, rng)
+            apply_step(config, t, t.steps[k - notes - 1], when, rng)
             subject, action = f"{t.tid}: {source} -> {t.status}", "transition"
             extra = f"Gitdesk-From: {source}\nGitdesk-To: {t.status}"
         fi.commit(ref, when, message(subject, action, [t.tid], extra),
@@ -302,7 +359,13 @@ def per_ticket_history(fi: FastImport, ref: str, parent: str, tickets: list[Tick
 
 
 def self_check(config: DeskConfig, tickets: list[Ticket], rng: random.Random) -> None:
-    """A sample of ticket files: gitdesk's own layout and verifier accept them."""
+    """A sample of ticket files: they read back as the data meant (no stray comment or
+    type), in gitdesk's byte layout, pass gitdesk's verifier, and gitdesk's fast
+    reader (if this version has one) accepts them as it accepts gitdesk's own output."""
+    try:
+        from gitdesk import fastyaml
+    except ImportError:
+        fastyaml = None
     sample = rng.sample(tickets, min(300, len(tickets)))
     for t in sample:
         path = ticket_path(t.type, t.tid)
@@ -311,9 +374,16 @@ def self_check(config: DeskConfig, tickets: list[Ticket], rng: random.Random) ->
         if yamlio.dump(root) != data:
             raise SystemExit(f"{path}: not in gitdesk's layout:\n{data.decode()}\n---\n"
                              f"{yamlio.dump(root).decode()}")
+        plain = yamlio.plain(root)
+        wrong = {k: (v, plain.get(k)) for k, v in t.data.items() if plain.get(k) != v}
+        if wrong or len(plain.get("notes") or []) != len(t.notes):
+            raise SystemExit(f"{path}: reads back differently: {wrong}")
         problems = check_file(config, path, root)
         if problems:
             raise SystemExit(f"{path}: {problems}")
+        if fastyaml is not None and fastyaml.loads(data.decode()) != plain:
+            raise SystemExit(f"{path}: gitdesk.fastyaml declines or misreads it:\n"
+                             f"{data.decode()}")
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> str:
@@ -347,13 +417,14 @@ def generate(args: argparse.Namespace) -> None:
     config = parse_config(template_file("itil", "config.yaml"))
 
     # 2. Tickets, then history through one fast-import stream.
-    tickets = make_tickets(config, args.tickets, min(args.open, args.tickets), start, end, rng)
+    tickets = make_tickets(config, args.tickets, min(args.open, args.tickets), start, end,
+                           parse_mix(args.mix), rng)
     self_check(config, tickets, rng)
     fi = FastImport(out / ".git")
     if args.history == "batch":
-        batch_history(fi, desk.ref, written.commit, tickets, args.batch, args.notes, rng)
+        batch_history(fi, config, desk.ref, written.commit, tickets, args.batch, args.notes, rng)
     else:
-        per_ticket_history(fi, desk.ref, written.commit, tickets, args.notes, rng)
+        per_ticket_history(fi, config, desk.ref, written.commit, tickets, args.notes, rng)
     fi.close()
     self_check(config, tickets, rng)  # final states too
     t_import = time.perf_counter()
@@ -374,7 +445,7 @@ def generate(args: argparse.Namespace) -> None:
         run(["git", "-C", str(bare_out), "remote", "remove", "origin"])
     t_end = time.perf_counter()
 
-    open_count = sum(1 for t in tickets if config.workflow_for(t.type, t.fields).category(
+    open_count = sum(1 for t in tickets if config.workflow_for(t.type, t.data).category(
         t.status) == "open")
     print(f"desk {out}: {len(tickets)} tickets ({open_count} open), {fi.commits + 1} commits, "
           f"{fi.blobs} blob writes; tip {tip[:10]}", file=sys.stderr)
@@ -394,6 +465,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--open", type=int, default=200,
                    help="tickets left open, the most recent ones (default 200)")
+    p.add_argument("--mix", default=DEFAULT_MIX,
+                   help=f"ticket types and weights (default {DEFAULT_MIX})")
     p.add_argument("--batch", type=int, default=100, help="tickets per import batch")
     p.add_argument("--notes", type=int, default=1, help="work notes per ticket (default 1)")
     p.add_argument("--history", choices=("batch", "per-ticket"), default="batch",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,10 +10,11 @@ import click
 
 from gitdesk import gitio
 from gitdesk.commands._common import desk_of, emit
+from gitdesk.config import DeskConfig
 from gitdesk.errors import UsageError
 from gitdesk.index import opened
 from gitdesk.reports import compute, render
-from gitdesk.reports.facts import DEFINITIONS
+from gitdesk.reports.facts import DEFINITIONS, Facts, facts_at
 from gitdesk.store import Desk, parse_time
 from gitdesk.where import compile_where
 
@@ -83,34 +85,21 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
     """Reports computed from the git history (see the README for definitions)."""
     desk = desk_of(ctx)
     moment = as_of_time(desk, as_of)
-    predicate = compile_where(where_expr) if where_expr is not None else None
+    keep = _keep(where_expr)
     with opened(desk) as index:
         snap, _progress = index.refresh_events()
-        rows = index.events()
-    config = snap.config
-    for type_name in types:
-        if type_name not in config.types:
-            raise UsageError(f"--type: unknown ticket type {type_name!r}",
-                             hint=f"types: {', '.join(config.types)}")
-    keep = (lambda t: predicate({"id": t.id, "type": t.type, **t.values})) \
-        if predicate else None
-    if name == "weekly":
-        if start or end:
-            raise UsageError("--from/--to do not apply to the weekly report",
-                             hint="use --as-of to choose the week's end")
-        result = compute.weekly(config, rows, moment, types, keep)
-    else:
-        tickets = compute.scope(
-            config, rows, moment, types=types, created_from=_bound(start, "--from"),
-            created_to=_bound(end, "--to"), keep=keep)
-        edges = compute.AGING_EDGES if name == "aging" else compute.RESOLUTION_EDGES
-        scope = compute.Scope(config, moment, tickets,
-                              aging_edges=_edges(buckets, compute.AGING_EDGES) if
-                              name == "aging" else compute.AGING_EDGES,
-                              resolution_edges=_edges(buckets, edges) if name != "aging"
-                              else compute.RESOLUTION_EDGES,
-                              detail_fields=fields, sort=sort_keys)
-        result = compute.REPORTS[name](scope)
+        config = snap.config
+        for type_name in types:
+            if type_name not in config.types:
+                raise UsageError(f"--type: unknown ticket type {type_name!r}",
+                                 hint=f"types: {', '.join(config.types)}")
+
+        def source(when: datetime) -> dict[str, Facts]:
+            return facts_at(index.db, desk.ref, config, when)
+
+        result = _compute(name, config, source, moment, types=types, keep=keep,
+                          start=start, end=end, buckets=buckets, fields=fields,
+                          sort_keys=sort_keys)
     result.definitions = list(DEFINITIONS)
     override = snap.read(".gitdesk/templates/report.html")
     overrides = {"report.html": override.decode("utf-8")} if override is not None else None
@@ -120,6 +109,35 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
     else:
         gitio.atomic_write(output, text.encode("utf-8"))
         click.echo(f"wrote {output}", err=True)
+
+
+def _keep(where_expr: str | None) -> Callable[[Facts], bool] | None:
+    if where_expr is None:
+        return None
+    predicate = compile_where(where_expr)
+    return lambda t: predicate({"id": t.id, "type": t.type, **t.values})
+
+
+def _compute(name: str, config: DeskConfig, source: compute.Source, moment: datetime, *,
+             types: tuple[str, ...], keep: Callable[[Facts], bool] | None, start: str | None,
+             end: str | None, buckets: str | None, fields: tuple[str, ...],
+             sort_keys: tuple[str, ...]) -> compute.Report:
+    if name == "weekly":
+        if start or end:
+            raise UsageError("--from/--to do not apply to the weekly report",
+                             hint="use --as-of to choose the week's end")
+        return compute.weekly(config, source, moment, types, keep)
+    tickets = compute.scope(config, source, moment, types=types,
+                            created_from=_bound(start, "--from"),
+                            created_to=_bound(end, "--to"), keep=keep)
+    aging = name == "aging"
+    scope = compute.Scope(
+        config, moment, tickets,
+        aging_edges=_edges(buckets, compute.AGING_EDGES) if aging else compute.AGING_EDGES,
+        resolution_edges=compute.RESOLUTION_EDGES if aging
+        else _edges(buckets, compute.RESOLUTION_EDGES),
+        detail_fields=fields, sort=sort_keys)
+    return compute.REPORTS[name](scope)
 
 
 @click.command("reindex", epilog="Example:\n  gitdesk reindex")

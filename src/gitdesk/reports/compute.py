@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gitdesk.config import DeskConfig
-from gitdesk.reports.facts import Facts, replay
+from gitdesk.reports.facts import Facts
+
+# Tickets as of a moment (reports.facts.facts_at over the index, in practice).
+Source = Callable[[datetime], dict[str, Facts]]
 
 AGING_EDGES = (30, 60, 90)
 RESOLUTION_EDGES = (2, 7, 30, 60)
@@ -57,11 +60,11 @@ class Scope:
     sort: Sequence[str] = ()
 
 
-def scope(config: DeskConfig, rows: list[Any], as_of: datetime, *,
+def scope(config: DeskConfig, source: Source, as_of: datetime, *,
           types: Sequence[str] = (), created_from: datetime | None = None,
           created_to: datetime | None = None,
           keep: Callable[[Facts], bool] | None = None) -> list[Facts]:
-    facts = replay(config, rows, as_of).values()
+    facts = source(as_of).values()
     out = []
     for ticket in facts:
         if types and ticket.type not in types:
@@ -347,10 +350,10 @@ REPORTS: dict[str, Callable[[Scope], Report]] = {
 }
 
 
-def _week(config: DeskConfig, rows: list[Any], end: datetime, types: Sequence[str],
+def _week(config: DeskConfig, source: Source, end: datetime, types: Sequence[str],
           keep: Callable[[Facts], bool] | None) -> dict[str, float | None]:
     start = end - timedelta(days=7)
-    tickets = scope(config, rows, end, types=types, keep=keep)
+    tickets = scope(config, source, end, types=types, keep=keep)
     intake = sum(1 for t in tickets if t.opened is not None and t.opened > start)
     resolved = [t for t in tickets if t.counts_as_resolved and t.resolved is not None
                 and start < t.resolved <= end]
@@ -372,11 +375,11 @@ def _week(config: DeskConfig, rows: list[Any], end: datetime, types: Sequence[st
             "median days to resolve": _round(statistics.median(days)) if days else None}
 
 
-def weekly(config: DeskConfig, rows: list[Any], as_of: datetime,
+def weekly(config: DeskConfig, source: Source, as_of: datetime,
            types: Sequence[str] = (), keep: Callable[[Facts], bool] | None = None) -> Report:
     report = Report("weekly", "Weekly service desk report", as_of)
-    this = _week(config, rows, as_of, types, keep)
-    before = _week(config, rows, as_of - timedelta(days=7), types, keep)
+    this = _week(config, source, as_of, types, keep)
+    before = _week(config, source, as_of - timedelta(days=7), types, keep)
     table = []
     for metric, value in this.items():
         previous = before[metric]
@@ -393,7 +396,7 @@ def weekly(config: DeskConfig, rows: list[Any], as_of: datetime,
                                           "previous week": [float(before[k] or 0) for k in
                                                             ("opened", "resolved",
                                                              "backlog (open)", "past due")]})))
-    tickets = scope(config, rows, as_of, types=types, keep=keep)
+    tickets = scope(config, source, as_of, types=types, keep=keep)
     by_type = []
     for name in config.types:
         mine = [t for t in tickets if t.type == name]

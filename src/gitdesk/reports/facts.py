@@ -18,7 +18,7 @@ Definitions (the README repeats them; every report uses them):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,46 +110,33 @@ def _value(field_name: str, text: Any) -> Any:
     return text
 
 
-def replay(config: DeskConfig, rows: Iterable[Any], as_of: datetime) -> dict[str, Facts]:
-    """Facts per ticket from event rows (oldest first) up to and including as_of.
+def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig,
+             as_of: datetime) -> dict[str, Facts]:
+    """Every ticket as it was at `as_of`, from the event index.
 
-    The rows one commit wrote for one ticket are applied together, so a status
-    is judged with the other fields of the same commit (a request's workflow
-    depends on its approval_required field).
-    """
+    SQLite picks each field's last value (in history order) at or before the
+    moment; Python replays only the status changes, which decide when a ticket was
+    resolved, closed or reopened."""
     limit = int(as_of.timestamp())
     tickets: dict[str, Facts] = {}
-    group: list[Any] = []
-    for row in rows:
-        if row["time"] > limit:
-            continue
-        if group and (row["seq"], row["ticket"]) != (group[0]["seq"], group[0]["ticket"]):
-            _apply(config, tickets, group)
-            group = []
-        group.append(row)
-    if group:
-        _apply(config, tickets, group)
+    for tid, type_name, first, last in db.execute(
+            "SELECT ticket, type, MIN(time), MAX(time) FROM events WHERE ref=? AND time<=? "
+            "GROUP BY ticket", (ref, limit)):
+        tickets[tid] = Facts(tid, type_name or "", opened=_utc(first), modified=_utc(last))
+    for tid, name, value, _rowid in db.execute(
+            "SELECT ticket, field, new, MAX(rowid) FROM events WHERE ref=? AND time<=? AND "
+            "field NOT IN ('opened', 'note', 'approval', 'event', 'link') "
+            "GROUP BY ticket, field", (ref, limit)):
+        tickets[tid].values[name] = _value(name, value)
+    for tid, moment, status in db.execute(
+            "SELECT ticket, time, new FROM events WHERE ref=? AND time<=? AND field='status' "
+            "ORDER BY rowid", (ref, limit)):
+        _enter(config, tickets[tid], status, _utc(moment))
     return tickets
 
 
-def _apply(config: DeskConfig, tickets: dict[str, Facts], group: list[Any]) -> None:
-    first = group[0]
-    moment = datetime.fromtimestamp(first["time"], UTC)
-    facts = tickets.get(first["ticket"])
-    if facts is None:
-        facts = tickets[first["ticket"]] = Facts(first["ticket"], first["type"] or "",
-                                                 opened=moment)
-    facts.modified = moment
-    moved = False
-    for row in group:
-        name = row["field"]
-        if name in ("opened", "status"):
-            facts.values["status"] = row["new"]
-            moved = True
-        elif name not in ("note", "approval", "event", "link"):
-            facts.values[name] = _value(name, row["new"])
-    if moved:
-        _enter(config, facts, facts.values.get("status"), moment)
+def _utc(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
 
 
 def _enter(config: DeskConfig, facts: Facts, status: str | None, moment: datetime) -> None:
