@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from gitdesk import yamlio
+from gitdesk import fastyaml, yamlio
 from gitdesk.config import CONFIG_PATH, POLICY_PATH, DeskConfig
 from gitdesk.errors import GitdeskError, InvalidFile
 from gitdesk.store import Snapshot
@@ -48,15 +49,19 @@ def _tickets(snap: Snapshot, config: DeskConfig) -> list[Finding]:
     ids: dict[str, str] = {}
     links: dict[str, set[tuple[str, str]]] = {}
     for path, _oid in snap.ticket_paths():
-        try:
-            data = yamlio.load(snap.read(path) or b"", path)
-        except InvalidFile as exc:
-            findings += [Finding(path, p) for p in exc.problems]
-            continue
-        if not isinstance(data, dict):
-            findings.append(Finding(path, "a ticket file must be a YAML mapping"))
-            continue
-        problems = check_file(config, path, data)
+        raw = snap.read(path) or b""
+        data: Any = fastyaml.loads(raw.decode("utf-8", "replace"))  # gitdesk's own layout
+        problems = check_file(config, path, data) if data is not None else []
+        if problems or data is None:
+            try:  # the full parser, which knows lines
+                data = yamlio.load(raw, path)
+            except InvalidFile as exc:
+                findings += [Finding(path, p) for p in exc.problems]
+                continue
+            if not isinstance(data, dict):
+                findings.append(Finding(path, "a ticket file must be a YAML mapping"))
+                continue
+            problems = check_file(config, path, data)
         findings += [Finding(path, f"{v.message} [{v.rule}]", v.line) for v in problems]
         if problems:
             continue

@@ -34,6 +34,7 @@ class Repo:
     git_dir: Path
     workdir: Path | None
     _config: dict[str, str] | None = field(default=None, repr=False)
+    _identities: dict[str, Identity] | None = field(default=None, repr=False)
 
     @property
     def is_bare(self) -> bool:
@@ -121,14 +122,26 @@ def config(repo: Repo) -> dict[str, str]:
 
 def identity(repo: Repo, role: str = "AUTHOR") -> Identity:
     """Author or committer exactly as git would make it (config, GIT_* variables)."""
-    cmd = ["git", "--git-dir", os.fspath(repo.git_dir), "var", f"GIT_{role}_IDENT"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise GitdeskError(
-            f"git does not know who you are ({role.lower()} identity unknown)",
-            hint='run: git config user.name "Your Name" && git config user.email you@example.org',
-        )
-    return parse_ident(proc.stdout.decode("utf-8", "replace").strip())
+    return identities(repo)[role]
+
+
+def identities(repo: Repo) -> dict[str, Identity]:
+    """Author and committer, asked of `git var` one by one as git's own commit does
+    (strictly: an unknown identity is an error, not user@hostname); read once per
+    repository handle."""
+    if repo._identities is None:
+        found = {}
+        for role in ("AUTHOR", "COMMITTER"):
+            cmd = ["git", "--git-dir", os.fspath(repo.git_dir), "var", f"GIT_{role}_IDENT"]
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise GitdeskError(
+                    f"git does not know who you are ({role.lower()} identity unknown)",
+                    hint='run: git config user.name "Your Name" && '
+                         'git config user.email you@example.org')
+            found[role] = parse_ident(proc.stdout.decode("utf-8", "replace").strip())
+        repo._identities = found
+    return repo._identities
 
 
 def parse_ident(line: str) -> Identity:

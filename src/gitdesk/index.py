@@ -155,12 +155,17 @@ class Index:
                  json.dumps(data, ensure_ascii=False) if row.data is not None else None,
                  row.error))
 
-    def rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[Row]:
-        sql = "SELECT path, data, error FROM tickets WHERE ref=?"
-        if where:
-            sql += f" AND ({where})"
+    def rows(self, where: str = "", params: tuple[Any, ...] = (), *,
+             scoped: bool = False) -> list[Row]:
+        """Ticket rows of this ref; with scoped=True, `where` names the ref itself."""
+        if scoped:
+            sql, args = f"SELECT path, data, error FROM tickets WHERE {where}", params
+        else:
+            sql = "SELECT path, data, error FROM tickets WHERE ref=?" + \
+                (f" AND ({where})" if where else "")
+            args = (self.desk.ref, *params)
         return [Row(path, json.loads(data) if data else None, error)
-                for path, data, error in self.db.execute(sql, (self.desk.ref, *params))]
+                for path, data, error in self.db.execute(sql, args)]
 
 
 def _parse(snap: Snapshot, path: str, oid: str) -> Row:
@@ -202,8 +207,9 @@ def opened(desk: Desk) -> Iterator[Index]:
         index.close()
 
 
-def current_rows(desk: Desk, *, rev: str | None = None,
-                 where: str = "", params: tuple[Any, ...] = ()) -> tuple[Snapshot, list[Row]]:
+def current_rows(desk: Desk, *, rev: str | None = None, where: str = "",
+                 params: tuple[Any, ...] = (), scoped: bool = False
+                 ) -> tuple[Snapshot, list[Row]]:
     """All ticket rows at the tip (via the index) or at a revision (read directly)."""
     if rev is not None:
         snap = desk.snapshot(rev)
@@ -212,7 +218,7 @@ def current_rows(desk: Desk, *, rev: str | None = None,
     try:
         with opened(desk) as index:
             snap = index.refresh()
-            return snap, index.rows(where, params)
+            return snap, index.rows(where, params, scoped=scoped)
     except sqlite3.Error as exc:
         print(f"gitdesk: warning: index unusable ({exc}); reading the tree", file=sys.stderr)
         snap = desk.snapshot()

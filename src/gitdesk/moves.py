@@ -54,7 +54,8 @@ def transition(desk: Desk, query: str, move: Move) -> Written:
         if category == "resolved":
             for child in resolve_children(snap, change, ticket, by, now):
                 change.trailers.append(("Gitdesk-Child-Resolved", child))
-        verb = next((k for k, v in workflow.shortcuts.items() if v == target), target)
+        verb = next((k for k, v in workflow.shortcuts.items() if v == target and
+                     (k != "reopen" or workflow.category(source) != "open")), target)
         return f"{verb} — {move.message}" if move.message else f"{verb} ({source} -> {target})"
 
     return edit(desk, query, "transition", apply)

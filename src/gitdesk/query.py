@@ -46,13 +46,14 @@ def matches(config: DeskConfig, data: dict[str, Any], filters: Filters) -> bool:
     return True
 
 
-def sql_prefilter(config: DeskConfig, filters: Filters) -> tuple[str, tuple[Any, ...]]:
-    """A WHERE clause that narrows the index rows before matches() decides."""
-    clauses: list[str] = []
+def sql_prefilter(config: DeskConfig, filters: Filters, ref: str) -> tuple[str, tuple[Any, ...]]:
+    """A WHERE clause (for the whole query, ref included) that narrows the index rows
+    before matches() decides. Each OR term names the ref itself so that SQLite can
+    answer it from the (ref, type, status) index instead of scanning every ticket."""
+    terms: list[str] = []
     params: list[Any] = []
     types = list(filters.types) or list(config.types)
     if filters.state_category:
-        pairs = []
         for type_name in types:
             if type_name not in config.types:
                 continue
@@ -62,15 +63,18 @@ def sql_prefilter(config: DeskConfig, filters: Filters) -> tuple[str, tuple[Any,
                            if st.category == filters.state_category}
             if states:
                 marks = ",".join("?" * len(states))
-                pairs.append(f"(type=? AND status IN ({marks}))")
-                params += [type_name, *sorted(states)]
-        clauses.append("(" + (" OR ".join(pairs) or "0") + ")")
+                terms.append(f"(ref=? AND type=? AND status IN ({marks}))")
+                params += [ref, type_name, *sorted(states)]
     elif filters.types:
-        clauses.append(f"type IN ({','.join('?' * len(types))})")
-        params += types
+        terms.append(f"(ref=? AND type IN ({','.join('?' * len(types))}))")
+        params += [ref, *types]
+    else:
+        terms.append("ref=?")
+        params.append(ref)
     # unreadable files always come back, so that list can warn about them
-    where = " AND ".join(clauses) or "1"
-    return f"({where}) OR error IS NOT NULL", tuple(params)
+    terms.append("(ref=? AND error IS NOT NULL)")
+    params.append(ref)
+    return " OR ".join(terms), tuple(params)
 
 
 def _workflows(config: DeskConfig, type_name: str) -> list[Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from gitdesk import approving
-from gitdesk import notify as mail
 from gitdesk.commands._common import desk_of, require
 from gitdesk.errors import GitdeskError
 from gitdesk.store import Desk
@@ -46,6 +45,8 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
     missing = approving.missing(desk, config, policy, data)
     for shortfall in missing:
         click.echo(f"gitdesk: {ticket.id} {shortfall}", err=True)
+    from gitdesk import notify as mail  # smtplib and email cost start-up; only load to send
+
     smtp = mail.Smtp.from_config(config.raw)
     to = mail.recipients(policy, missing)
     if smtp is None or not to or not missing:
@@ -67,6 +68,8 @@ def notify() -> None:
 @click.pass_context
 def flush(ctx: click.Context) -> None:
     """Send the messages waiting in the outbox."""
+    from gitdesk import notify as mail
+
     desk = desk_of(ctx)
     smtp = mail.Smtp.from_config(desk.snapshot().config.raw)
     if smtp is None:

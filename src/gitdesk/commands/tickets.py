@@ -90,7 +90,8 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
     """Known errors that match a new incident, on stderr (only with a built index)."""
     if not (desk.repo.state_dir / "index.sqlite").exists():
         return
-    _snap, rows = current_rows(desk, where="type=?", params=("problem",))
+    _snap, rows = current_rows(desk, where="type=? AND json_extract(data, '$.known_error') = 1",
+                               params=("problem",))
     text = f"{request.summary} {request.description or ''}"
     ci_value, category = request.values.get("ci"), request.values.get("category")
     config = desk.snapshot().config
@@ -173,8 +174,8 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
                                 ("category", category_name)) if v}
     filters = query.Filters(types=types, statuses=statuses, state_category=category,
                             equals=equals)
-    where, params = query.sql_prefilter(config, filters) if rev is None else ("", ())
-    _snap, rows = current_rows(desk, rev=rev, where=where, params=params)
+    where, params = query.sql_prefilter(config, filters, desk.ref) if rev is None else ("", ())
+    _snap, rows = current_rows(desk, rev=rev, where=where, params=params, scoped=rev is None)
     broken = [row for row in rows if row.data is None]
     if broken:
         click.echo(f"gitdesk: warning: skipped {len(broken)} unreadable ticket file(s), "

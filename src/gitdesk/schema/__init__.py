@@ -13,7 +13,7 @@ import json
 import re
 from datetime import datetime
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 SCHEMAS = ("ticket", "config", "policy")
@@ -21,7 +21,7 @@ SCHEMAS = ("ticket", "config", "policy")
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8")
+    text = (Path(__file__).parent / f"{name}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
