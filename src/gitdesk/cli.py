@@ -40,7 +40,7 @@ COMMAND_MODULES = {
     "changes": "itil", "risk": "itil",
     "approve": "approvals", "reject": "approvals", "notify": "approvals",
     "verify": "hooks", "hook": "hooks", "hooks": "hooks",
-    "doctor": "doctor", "reindex": "reports", "report": "reports",
+    "doctor": "doctor", "reindex": "reports", "report": "reports", "people": "people",
     "import": "importer",
 }
 

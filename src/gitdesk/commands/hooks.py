@@ -55,8 +55,8 @@ def verify(ctx: click.Context, revisions: tuple[str, ...], fmt: str) -> None:
     click.echo(f"gitdesk: verified {count} commit(s): all rules hold", err=True)
 
 
-@click.command("hook", epilog="Called by the scripts in hooks/; e.g. hooks/pre-receive runs\n"
-                              "  gitdesk hook pre-receive")
+@click.command("hook", epilog="Example (the hooks/pre-receive shim runs this):\n\n"
+                              "\b\n  gitdesk hook pre-receive")
 @click.argument("name", type=click.Choice(("pre-receive", "update", "pre-commit")))
 @click.argument("args", nargs=-1)
 def hook(name: str, args: tuple[str, ...]) -> None:

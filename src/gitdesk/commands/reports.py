@@ -14,7 +14,7 @@ from gitdesk.config import DeskConfig
 from gitdesk.errors import UsageError
 from gitdesk.index import opened
 from gitdesk.reports import compute, render
-from gitdesk.reports.facts import DEFINITIONS, Facts, facts_at
+from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_at
 from gitdesk.store import Desk, parse_time
 from gitdesk.where import compile_where
 
@@ -94,8 +94,14 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
                 raise UsageError(f"--type: unknown ticket type {type_name!r}",
                                  hint=f"types: {', '.join(config.types)}")
 
+        wanted = None if where_expr is not None else \
+            (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
+        memo: dict[datetime, dict[str, Facts]] = {}
+
         def source(when: datetime) -> dict[str, Facts]:
-            return facts_at(index.db, desk.ref, config, when)
+            if when not in memo:
+                memo[when] = facts_at(index.db, desk.ref, config, when, fields=wanted)
+            return memo[when]
 
         result = _compute(name, config, source, moment, types=types, keep=keep,
                           start=start, end=end, buckets=buckets, fields=fields,

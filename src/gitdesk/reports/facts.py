@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,8 +111,15 @@ def _value(field_name: str, text: Any) -> Any:
     return text
 
 
-def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig,
-             as_of: datetime) -> dict[str, Facts]:
+# The fields the reports read; others are fetched only when asked for (--where, --field).
+REPORT_FIELDS = ("type", "summary", "status", "priority", "impact", "urgency", "severity",
+                 "major", "due", "group", "assignee", "ci", "cis", "services", "category",
+                 "subcategory", "submitter", "request_type", "approval_required",
+                 "change_type", "outcome", "window", "risk")
+
+
+def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: datetime, *,
+             fields: Collection[str] | None = REPORT_FIELDS) -> dict[str, Facts]:
     """Every ticket as it was at `as_of`, from the event index.
 
     SQLite picks each field's last value (in history order) at or before the
@@ -123,10 +131,14 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig,
             "SELECT ticket, type, MIN(time), MAX(time) FROM events WHERE ref=? AND time<=? "
             "GROUP BY ticket", (ref, limit)):
         tickets[tid] = Facts(tid, type_name or "", opened=_utc(first), modified=_utc(last))
+    args: tuple[str, ...] = ()
+    if fields is None:
+        which = "field NOT IN ('opened', 'note', 'approval', 'event', 'link')"
+    else:
+        which, args = f"field IN ({','.join('?' * len(fields))})", tuple(fields)
     for tid, name, value, _rowid in db.execute(
             "SELECT ticket, field, new, MAX(rowid) FROM events WHERE ref=? AND time<=? AND "
-            "field NOT IN ('opened', 'note', 'approval', 'event', 'link') "
-            "GROUP BY ticket, field", (ref, limit)):
+            f"{which} GROUP BY ticket, field", (ref, limit, *args)):
         tickets[tid].values[name] = _value(name, value)
     for tid, moment, status in db.execute(
             "SELECT ticket, time, new FROM events WHERE ref=? AND time<=? AND field='status' "

@@ -1,0 +1,77 @@
+"""The docs are tested: every command's help has an example, and the README's walk
+through an incident runs as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conftest import Gitdesk, git
+from gitdesk.cli import COMMAND_MODULES, cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    ctx = click.Context(cli)
+    found = []
+    for name in sorted(COMMAND_MODULES):
+        command = cli.get_command(ctx, name)
+        assert command is not None, f"{name} is listed but does not load"
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", command.commands[sub]) for sub in command.commands]
+        else:
+            found.append((name, command))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=lambda v: str(v).split()[0]
+                         if isinstance(v, str) else "")
+def test_every_command_has_help_with_an_example(name: str, command: click.Command) -> None:
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    assert command.help or command.short_help, f"{name} has no help text"
+    assert re.search(r"Examples?\b[^\n]*:", result.output), f"{name} --help shows no example"
+    assert "gitdesk " in result.output.split("Example")[-1]
+
+
+def _block(heading: str) -> str:
+    text = README.read_text()
+    section = text.split(f"## {heading}\n", 1)[1]
+    return section.split("```\n", 2)[1]
+
+
+def test_the_readme_walk_through_runs_as_written(tmp_path: Path, gitdesk_bin: str) -> None:
+    script = _block("Using it")
+    env = {**os.environ, "PATH": f"{Path(gitdesk_bin).parent}{os.pathsep}{os.environ['PATH']}"}
+    check = '\ngitdesk show "$id" --format json > ../shown.json\n'
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script + check],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads((tmp_path / "shown.json").read_text())
+    assert shown["status"] == "closed" and shown["assignee"] == "gary"
+    assert shown["resolution_code"] == "workaround" and shown["priority"] == "critical"
+    desk = tmp_path / "desk"
+    # init, people add, open, assign, note, transition, resolve, close: one commit each
+    assert git(desk, "rev-list", "--count", "HEAD").strip() == "8"
+    assert "INC-" in done.stdout and "Restarted httpd" in done.stdout
+
+
+def test_people_add_writes_one_policy_commit(desk: Gitdesk) -> None:
+    desk.ok("people", "add", "gary", "--name", "Gary Network", "--email", "gary@example.org",
+            "--group", "network")
+    listed = json.loads(desk.ok("people", "list", "--format", "json"))
+    gary = next(p for p in listed if p["id"] == "gary")
+    assert gary["groups"] == "network" and gary["admin"] is False
+    again = desk("people", "add", "gary", "--name", "Gary")
+    assert again.exit_code == 1 and "already a person" in again.stderr
+    bad = desk("people", "add", "zoe", "--name", "Zoe", "--group", "nowhere")
+    assert bad.exit_code == 2 and "unknown group 'nowhere'" in bad.stderr
+    assert desk.ok("verify") == ""
