@@ -136,10 +136,14 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
         which = "field NOT IN ('opened', 'note', 'approval', 'event', 'link')"
     else:
         which, args = f"field IN ({','.join('?' * len(fields))})", tuple(fields)
-    for tid, name, value, _rowid in db.execute(
+    # one JSON object per ticket, built by SQLite: far fewer rows for Python to touch
+    for tid, values in db.execute(
+            "SELECT ticket, json_group_object(field, new) FROM ("
             "SELECT ticket, field, new, MAX(rowid) FROM events WHERE ref=? AND time<=? AND "
-            f"{which} GROUP BY ticket, field", (ref, limit, *args)):
-        tickets[tid].values[name] = _value(name, value)
+            f"{which} GROUP BY ticket, field) GROUP BY ticket", (ref, limit, *args)):
+        facts = tickets[tid]
+        for name, value in json.loads(values).items():
+            facts.values[name] = _value(name, value)
     for tid, moment, status in db.execute(
             "SELECT ticket, time, new FROM events WHERE ref=? AND time<=? AND field='status' "
             "ORDER BY rowid", (ref, limit)):
