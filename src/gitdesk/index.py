@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS tickets(
     PRIMARY KEY(ref, path));
 CREATE INDEX IF NOT EXISTS tickets_status ON tickets(ref, type, status);
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets(ref, id);
+CREATE TABLE IF NOT EXISTS facts_cache(
+    ref TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY(ref, key));
 """
 
 
@@ -59,7 +61,7 @@ class Index:
         version = self._meta("schema")
         if version != SCHEMA_VERSION:
             self.db.executescript("DROP TABLE IF EXISTS events; DELETE FROM tickets; "
-                                  "DELETE FROM meta;")
+                                  "DELETE FROM meta; DELETE FROM facts_cache;")
             self.db.executescript(events.DDL)
             self._set_meta("schema", SCHEMA_VERSION)
 
@@ -117,6 +119,7 @@ class Index:
         ref = self.desk.ref
         self.db.execute("DELETE FROM tickets WHERE ref=?", (ref,))
         self.db.execute("DELETE FROM events WHERE ref=?", (ref,))
+        self.db.execute("DELETE FROM facts_cache WHERE ref=?", (ref,))
         self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"ref:{ref}", f"events:{ref}"))
         return self.refresh_events()
 

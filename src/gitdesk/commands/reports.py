@@ -10,11 +10,11 @@ import click
 
 from gitdesk import gitio
 from gitdesk.commands._common import desk_of, emit
-from gitdesk.config import DeskConfig
+from gitdesk.config import CONFIG_PATH, DeskConfig
 from gitdesk.errors import UsageError
 from gitdesk.index import opened
 from gitdesk.reports import compute, render
-from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_at
+from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, latest_facts
 from gitdesk.store import Desk, parse_time
 from gitdesk.where import compile_where
 
@@ -98,9 +98,12 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
             (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
         memo: dict[datetime, dict[str, Facts]] = {}
 
+        stamp = f"{snap.oid} {snap.blob_oid(CONFIG_PATH)}"
+
         def source(when: datetime) -> dict[str, Facts]:
             if when not in memo:
-                memo[when] = facts_at(index.db, desk.ref, config, when, fields=wanted)
+                memo[when] = latest_facts(index.db, desk.ref, config, when, fields=wanted,
+                                          stamp=stamp)
             return memo[when]
 
         result = _compute(name, config, source, moment, types=types, keep=keep,

@@ -18,6 +18,7 @@ Definitions (the README repeats them; every report uses them):
 from __future__ import annotations
 
 import json
+import pickle
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -149,6 +150,31 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
             "ORDER BY rowid", (ref, limit)):
         _enter(config, tickets[tid], status, _utc(moment))
     return tickets
+
+
+def latest_facts(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: datetime, *,
+                 fields: Collection[str] | None, stamp: str) -> dict[str, Facts]:
+    """facts_at, kept in the index once per indexed state for moments at or after the
+    last event: the desk "as of now" is the same for every later moment, so the
+    usual report reads it back instead of replaying the history.
+
+    `stamp` names the indexed state (tip commit and config blob); a new commit
+    or config gives a new stamp and the old entries are dropped. The cache is
+    derived data inside .git/gitdesk/, like the rest of the index."""
+    last = db.execute("SELECT MAX(time) FROM events WHERE ref=?", (ref,)).fetchone()[0]
+    if last is None or int(as_of.timestamp()) < last:
+        return facts_at(db, ref, config, as_of, fields=fields)
+    key = f"{stamp}|{','.join(fields) if fields is not None else '*'}"
+    hit = db.execute("SELECT data FROM facts_cache WHERE ref=? AND key=?", (ref, key)).fetchone()
+    if hit is not None:
+        cached: dict[str, Facts] = pickle.loads(hit[0])
+        return cached
+    result = facts_at(db, ref, config, as_of, fields=fields)
+    db.execute("DELETE FROM facts_cache WHERE ref=? AND substr(key, 1, ?) != ?",
+               (ref, len(stamp) + 1, f"{stamp}|"))
+    db.execute("INSERT OR REPLACE INTO facts_cache VALUES(?, ?, ?)",
+               (ref, key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
+    return result
 
 
 def _utc(stamp: int) -> datetime:
