@@ -193,25 +193,32 @@ def _single(text: str, pos: int) -> tuple[str, int]:
         pos += 1
 
 
+# Where a plain scalar ends: in flow context at an indicator or a ": "; in block
+# context a ": " means a nested mapping, which is not our layout.
+_FLOW_END = re.compile(r"[,\[\]{}]|:(?=[ ,\[\]{}]|$)")
+_BLOCK_COLON = re.compile(r":(?: |$)")
+
+
 def _plain(text: str, pos: int, *, flow: bool) -> tuple[Any, int]:
-    end = pos
-    while end < len(text):
-        char = text[end]
-        if flow and char in ",[]{}":
-            break
-        if char == ":" and (end + 1 == len(text) or text[end + 1] == " " or
-                            (flow and text[end + 1] in ",[]{}")):
-            if not flow:
-                raise _Unsure
-            break
-        end += 1
+    if flow:
+        match = _FLOW_END.search(text, pos)
+        end = match.start() if match else len(text)
+    else:
+        if _BLOCK_COLON.search(text, pos):
+            raise _Unsure
+        end = len(text)
     raw = text[pos:end].rstrip(" ")
     if raw.startswith(("- ", "?", ": ")) or raw == "-":
         raise _Unsure
     return _resolve(raw), end
 
 
+_WORDS = frozenset(("null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"))
+
+
 def _resolve(raw: str) -> Any:
+    if raw[:1].isalpha() and raw not in _WORDS:
+        return raw  # text: no number or null starts with a letter
     if raw in ("", "~", "null", "Null", "NULL"):
         return None
     if raw in ("true", "True", "TRUE"):
