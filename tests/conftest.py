@@ -26,25 +26,28 @@ GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME",
                 "GITDESK_DEBUG", "EMAIL", "GNUPGHOME", "SSH_AUTH_SOCK")
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path_factory: pytest.TempPathFactory,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """HOME, global and system git config isolated; HOME must stay untouched."""
-    base = tmp_path_factory.mktemp("env")
+def isolate(mp: pytest.MonkeyPatch, base: Path) -> Path:
+    """Point HOME, the global and the system git config away from the user's, with a
+    test identity; returns the (empty) HOME. Module-scoped fixtures use it too."""
     home = base / "home"
     home.mkdir()
     gitconfig = base / "gitconfig"
     gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.org\n"
                          "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
     for key in GIT_ENV_DROP:
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_TEMPLATE_DIR", "")
-    monkeypatch.setenv("EDITOR", "false")
-    monkeypatch.setenv("TZ", "UTC")
+        mp.delenv(key, raising=False)
+    for key, value in (("HOME", str(home)), ("XDG_CONFIG_HOME", str(home / ".config")),
+                       ("GIT_CONFIG_GLOBAL", str(gitconfig)), ("GIT_CONFIG_NOSYSTEM", "1"),
+                       ("GIT_TEMPLATE_DIR", ""), ("EDITOR", "false"), ("TZ", "UTC")):
+        mp.setenv(key, value)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """HOME, global and system git config isolated; HOME must stay untouched."""
+    home = isolate(monkeypatch, tmp_path_factory.mktemp("env"))
     yield home
     leftovers = sorted(p.name for p in home.iterdir())
     assert not leftovers, f"a test wrote into HOME: {leftovers}"

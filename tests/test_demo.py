@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import GIT_ENV_DROP, Gitdesk, fsck, git
+from conftest import Gitdesk, fsck, git, isolate
 from gitdesk import demo, yamlio
 from gitdesk.cli import cli
 from gitdesk.errors import GitdeskError
@@ -55,20 +55,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     sets up the same isolation itself.)
     """
     base = tmp_path_factory.mktemp("demo")
-    home = base / "home"
-    home.mkdir()
-    gitconfig = base / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.org\n"
-                         "[init]\n\tdefaultBranch = main\n")
     with pytest.MonkeyPatch.context() as mp:
-        for key in GIT_ENV_DROP:
-            mp.delenv(key, raising=False)
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("GIT_TEMPLATE_DIR", "")
-        mp.setenv("TZ", "UTC")
+        home = isolate(mp, base)
         path = base / "demo-desk"
         started = time.monotonic()
         result = CliRunner().invoke(cli, ["demo", str(path), "--until", UNTIL],
@@ -76,7 +64,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         seconds = time.monotonic() - started
         assert result.exit_code == 0, result.stderr
     assert not list(home.iterdir()), "the demo wrote into HOME"
-    yield Built(path, result.stdout, result.stderr, seconds, gitconfig.read_text())
+    yield Built(path, result.stdout, result.stderr, seconds, (base / "gitconfig").read_text())
 
 
 def tickets(path: Path) -> list[dict[str, Any]]:

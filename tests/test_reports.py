@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from conftest import GIT_ENV_DROP, Gitdesk, fsck
+from conftest import Gitdesk, fsck, isolate
 
 AS_OF = "2026-09-01T12:00:00Z"
 POLICY = """\
@@ -141,18 +141,8 @@ class Crafted:
 def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crafted]:
     """The desk of the module docstring, built once (the same isolation as conftest's)."""
     base = tmp_path_factory.mktemp("crafted")
-    home = base / "home"
-    home.mkdir()
-    gitconfig = base / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.org\n"
-                         "[init]\n\tdefaultBranch = main\n")
     with pytest.MonkeyPatch.context() as mp:
-        for key in GIT_ENV_DROP:
-            mp.delenv(key, raising=False)
-        for key, value in (("HOME", str(home)), ("XDG_CONFIG_HOME", str(home / ".config")),
-                           ("GIT_CONFIG_GLOBAL", str(gitconfig)), ("GIT_CONFIG_NOSYSTEM", "1"),
-                           ("GIT_TEMPLATE_DIR", ""), ("EDITOR", "false"), ("TZ", "UTC")):
-            mp.setenv(key, value)
+        home = isolate(mp, base)
         assert Gitdesk(base)("init", str(base / "desk")).exit_code == 0
         desk = Gitdesk(base / "desk")
         (desk.path / ".gitdesk" / "policy.yaml").write_text(POLICY)
