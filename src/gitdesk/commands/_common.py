@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
 from gitdesk.errors import GitdeskError, UsageError
-from gitdesk.store import Desk
+from gitdesk.store import Desk, parse_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +53,14 @@ def parse_pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
 
 def emit(text: str) -> None:
     click.echo(text, nl=False)
+
+
+def date_option(text: str | None, flag: str) -> datetime | None:
+    """A date or date-time option (UTC when no zone is given), or None if not given."""
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {text!r} is not a date like 2026-11-01 or a date-time "
+                         "like 2026-11-01T09:00:00Z") from exc

@@ -8,13 +8,19 @@ import click
 
 from gitdesk import change as changes
 from gitdesk import incident, itil_actions, problem
-from gitdesk.commands._common import desk_of, emit, format_option, interactive
+from gitdesk.commands._common import (
+    date_option,
+    desk_of,
+    emit,
+    format_option,
+    interactive,
+)
 from gitdesk.config import parse_duration
 from gitdesk.errors import UsageError
 from gitdesk.index import current_rows
 from gitdesk.output import render
 from gitdesk.reports import render_template
-from gitdesk.store import Desk, iso, parse_time
+from gitdesk.store import Desk, iso
 
 
 def _records(desk: Desk) -> list[dict[str, object]]:
@@ -106,20 +112,12 @@ def problems_suggest(ctx: click.Context, window: str, minimum: int, now_text: st
         span = parse_duration(window)
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from exc
-    now = _time(now_text, "--now") or datetime.now(UTC)
+    now = date_option(now_text, "--now") or datetime.now(UTC)
     desk = desk_of(ctx)
     found = problem.suggest(desk.snapshot().config, _records(desk), now=now, window=span,
                             minimum=minimum)
     emit(render([s.record() for s in found], ("kind", "value", "count", "incidents"), fmt))
 
-
-def _time(text: str | None, flag: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {text!r} is not a date or date-time") from exc
 
 
 @click.group("changes")
@@ -140,7 +138,7 @@ def calendar(ctx: click.Context, start: str | None, end: str | None, include_fin
              fmt: str) -> None:
     """Scheduled changes in time order (ICS imports into a calendar program)."""
     desk = desk_of(ctx)
-    begin, finish = _time(start, "--from"), _time(end, "--to")
+    begin, finish = date_option(start, "--from"), date_option(end, "--to")
     items = changes.schedule(_records(desk), start=iso(begin) if begin else None,
                              end=iso(finish) if finish else None, include_final=include_final)
     if fmt == "ics":

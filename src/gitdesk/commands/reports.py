@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gitdesk import gitio
-from gitdesk.commands._common import desk_of, emit
+from gitdesk.commands._common import date_option, desk_of, emit
 from gitdesk.config import CONFIG_PATH, DeskConfig
 from gitdesk.errors import UsageError
 from gitdesk.index import opened
@@ -34,14 +34,6 @@ def as_of_time(desk: Desk, text: str | None) -> datetime:
         return datetime.fromtimestamp(commit.author.time, UTC)
     return moment.replace(hour=23, minute=59, second=59) if len(text) == 10 else moment
 
-
-def _bound(text: str | None, flag: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {text!r} is not a date like 2026-11-01") from exc
 
 
 def _edges(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -137,8 +129,8 @@ def _compute(name: str, config: DeskConfig, source: compute.Source, moment: date
                              hint="use --as-of to choose the week's end")
         return compute.weekly(config, source, moment, types, keep)
     tickets = compute.scope(config, source, moment, types=types,
-                            created_from=_bound(start, "--from"),
-                            created_to=_bound(end, "--to"), keep=keep)
+                            created_from=date_option(start, "--from"),
+                            created_to=date_option(end, "--to"), keep=keep)
     aging = name == "aging"
     scope = compute.Scope(
         config, moment, tickets,
