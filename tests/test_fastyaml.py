@@ -272,3 +272,47 @@ def test_dump_reads_back(where: str, text: str) -> None:
     dumped = ticket.dump().decode()
     assert readable(dumped), dumped
     assert full(dumped) == ticket.plain()
+
+
+@settings(SETTINGS, max_examples=60)
+@given(versions=st.lists(tickets(), min_size=2, max_size=5))
+def test_shared_reader_answers_what_the_reader_answers(versions: list[bytes]) -> None:
+    """loads_shared (the index's reader: lines seen in earlier documents are looked
+    up, not parsed) answers exactly what loads answers, document by document."""
+    memo = fastyaml.Memo()
+    for data in versions * 2:  # the second round reads every line from the memo
+        text = data.decode("utf-8")
+        plain = fastyaml.loads(text)
+        shared = fastyaml.loads_shared(text, memo)
+        assert (None if shared is None else _typed(shared)) == \
+            (None if plain is None else _typed(plain)), text
+
+
+SHARED = [
+    # the same text as a top-level line, a flow-mapping item and a sequence item
+    ["a: x\nfields: {a: x, b: 1}\nnotes:\n  - a: x\n", "fields: {a: x}\na: x\n"],
+    # one item changes: only it is parsed again; a duplicate key is still refused
+    ["fields: {n: 1, m: 2}\n", "fields: {n: 1, m: 3}\n", "fields: {n: 1, n: 1}\n"],
+    # items that cannot be split at ", " alone go to the full flow parser
+    ["fields: {a: 'x, y', b: [1, 2]}\n", "fields: {a: 'x, y', b: [1, 3]}\n"],
+    # a line that is fine alone but not in this document
+    ["id: INC-1\n", "id: INC-1\nid: INC-1\n", "id: INC-1\n  - x\n"],
+]
+
+
+@pytest.mark.parametrize("texts", SHARED)
+def test_shared_reader_in_context(texts: list[str]) -> None:
+    memo = fastyaml.Memo()
+    for text in texts:
+        plain = fastyaml.loads(text)
+        shared = fastyaml.loads_shared(text, memo)
+        assert (None if shared is None else _typed(shared)) == \
+            (None if plain is None else _typed(plain)), text
+
+
+def test_shared_reader_forgets_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastyaml.Memo, "LIMIT", 3)
+    memo = fastyaml.Memo()
+    for n in range(10):
+        assert fastyaml.loads_shared(f"a{n}: {n}\nb: x\n", memo) == {f"a{n}": n, "b": "x"}
+        assert len(memo.entries) <= 4

@@ -402,3 +402,40 @@ def test_merging_edits_of_one_ticket_does_not_double_count(desk: Gitdesk) -> Non
     assert [(r[3], r[4]) for r in rows if r[2] == "status"] == [(None, "new"),
                                                                 ("new", "resolved")]
     assert [r for r in rows if r[0] == merge] == []
+
+
+def test_git_output_is_read_while_git_writes(desk: Gitdesk) -> None:
+    """stream_git (how the index reads `git log`) yields every record, reports a
+    failing git with git's own message, and stops git when the reader stops early."""
+    from gitdesk import gitio
+    from gitdesk.errors import GitdeskError
+
+    for n in range(3):
+        desk.ok("open", "incident", "-s", f"Printer {n} jams")
+    repo = Desk.open(str(desk.path)).repo
+    streamed = list(gitio.stream_git(repo, ["log", "--format=%x01%H"], b"\x01"))
+    assert [r.strip().decode() for r in streamed] == desk.git("log", "--format=%H").split()
+    with pytest.raises(GitdeskError, match=r"git log: .*no-such-revision"):
+        list(gitio.stream_git(repo, ["log", "no-such-revision"], b"\x01"))
+    records = gitio.stream_git(repo, ["log", "--format=%x01%H"], b"\x01")
+    assert next(records)
+    records.close()  # git is killed and reaped, no error
+
+
+def test_cold_build_of_both_halves_matches_the_incremental_one(
+        history: tuple[Gitdesk, dict[str, str]]) -> None:
+    """From scratch, the tickets table reuses what the events pass parsed; it must
+    hold exactly what the table built commit by commit holds, broken files included."""
+    desk, _ids = history
+    path = desk.git("ls-files", "tickets").split()[0]
+    (desk.path / path).write_text("id: [broken\n", encoding="utf-8")
+    desk.git("commit", "-qam", "break a ticket by hand", "--no-verify")
+    refresh(desk)
+    columns = "path, blob, id, type, status, priority, data, error"
+    before = query(desk, f"SELECT {columns} FROM tickets ORDER BY path")
+    rows = events(desk)
+    index_path(desk).unlink()
+    refresh(desk)
+    assert query(desk, f"SELECT {columns} FROM tickets ORDER BY path") == before
+    assert events(desk) == rows
+    assert any(error for *_rest, error in before)

@@ -31,12 +31,40 @@ class _Unsure(Exception):
 
 def loads(text: str) -> dict[str, Any] | None:
     try:
-        return _document(text)
+        return _document(text, None)
     except (_Unsure, IndexError, ValueError):
         return None
 
 
-def _document(text: str) -> dict[str, Any]:
+class Memo:
+    """Parsed lines by their text: (key, value) of top-level `key: value` lines,
+    the items of block-sequence lines, (key, value) of one-line flow mapping items."""
+
+    LIMIT = 300_000
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, Any]] = {}
+        self.items: dict[str, Any] = {}
+        self.pairs: dict[str, tuple[str, Any]] = {}
+
+    def trim(self) -> None:
+        for table in (self.entries, self.items, self.pairs):
+            if len(table) > self.LIMIT:
+                table.clear()
+
+
+def loads_shared(text: str, memo: Memo) -> dict[str, Any] | None:
+    """loads() for many versions of many files, as the index reads them: a line
+    seen before (in any document) is not parsed again but looked up in `memo`.
+    The values returned are shared between documents: never change them."""
+    memo.trim()
+    try:
+        return _document(text, memo)
+    except (_Unsure, IndexError, ValueError):
+        return None
+
+
+def _document(text: str, memo: Memo | None) -> dict[str, Any]:
     if any(ch in text for ch in "\t\r\x85\u2028\u2029\ufeff") or " #" in text:
         raise _Unsure
     lines = text.split("\n")
@@ -46,6 +74,13 @@ def _document(text: str) -> dict[str, Any]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        if memo is not None and (hit := memo.entries.get(line)) is not None:
+            key, value = hit
+            if key in result:
+                raise _Unsure
+            result[key] = value
+            i += 1
+            continue
         match = _KEY.match(line)
         if match is None:
             raise _Unsure
@@ -54,20 +89,56 @@ def _document(text: str) -> dict[str, Any]:
             raise _Unsure
         i += 1
         if rest is None or rest == "":
-            items, i = _block_sequence(lines, i)
+            items, i = _block_sequence(lines, i, memo)
             result[key] = items
         elif rest in ("|-", "|", "|+"):
             value, i = _literal(lines, i, rest)
             result[key] = value
-        else:
+        elif memo is None:
             result[key] = _flow_value(rest)
+        else:
+            value = _mapping_items(rest, memo) if rest[:1] == "{" else _flow_value(rest)
+            memo.entries[line] = (key, value)
+            result[key] = value
     return result
 
 
-def _block_sequence(lines: list[str], i: int) -> tuple[Any, int]:
+_NOT_SPLITTABLE = re.compile(r"[\"'\[\]{}]")
+
+
+def _mapping_items(text: str, memo: Memo) -> Any:
+    """A one-line flow mapping item by item, each looked up in memo: when one value
+    changes, only its item is parsed again. Only for mappings whose items can
+    be told apart by ", " alone (no quotes, brackets or braces inside)."""
+    inner = text[1:-1]
+    if text[-1:] != "}" or not inner or _NOT_SPLITTABLE.search(inner):
+        return _flow_value(text)
+    result: dict[str, Any] = {}
+    for item in inner.split(", "):
+        hit = memo.pairs.get(item)
+        if hit is None:
+            parsed = _flow_value("{" + item + "}")
+            if not isinstance(parsed, dict) or len(parsed) != 1:
+                raise _Unsure
+            hit = memo.pairs[item] = next(iter(parsed.items()))
+        key, value = hit
+        if key in result:
+            raise _Unsure
+        result[key] = value
+    return result
+
+
+def _block_sequence(lines: list[str], i: int, memo: Memo | None = None) -> tuple[Any, int]:
     items: list[Any] = []
     while i < len(lines) and lines[i].startswith("  - "):
-        items.append(_flow_value(lines[i][4:]))
+        line = lines[i]
+        if memo is None:
+            items.append(_flow_value(line[4:]))
+        else:
+            if line in memo.items:
+                items.append(memo.items[line])
+            else:
+                items.append(memo.items.setdefault(line, _flow_value(line[4:])))
         i += 1
     if not items:
         if i < len(lines) and lines[i].startswith(" "):

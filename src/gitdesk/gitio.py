@@ -10,12 +10,15 @@ import contextlib
 import errno
 import fcntl
 import os
+import queue
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pygit2
 
@@ -105,6 +108,61 @@ def run_git(repo: Repo | None, args: list[str], *, input: bytes | None = None,
         msg = proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed"
         raise GitdeskError(f"git {args[0]}: {msg}")
     return proc.stdout
+
+
+def stream_git(repo: Repo | None, args: list[str], separator: bytes) -> Iterator[bytes]:
+    """Run the git binary and yield its output record by record (split at
+    `separator`, which starts each record) while git is still writing: the
+    caller's work overlaps git's. Raises GitdeskError if git fails."""
+    cmd = ["git"]
+    if repo is not None:
+        cmd += ["--git-dir", os.fspath(repo.git_dir)]
+    cmd += args
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: git never blocks on it
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError as exc:
+            raise GitdeskError("the git binary was not found on PATH",
+                               hint="install git (apt-get install git)") from exc
+        assert proc.stdout is not None
+        # A thread drains the pipe as git writes, so git is never held up by the
+        # caller's work: a pipe holds only 64 KiB.
+        chunks: queue.Queue[bytes] = queue.Queue(maxsize=256)
+        reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
+        reader.start()
+        finished = False
+        try:
+            pending = b""
+            while chunk := chunks.get():
+                records = (pending + chunk).split(separator)
+                pending = records.pop()
+                for record in records:
+                    if record:
+                        yield record
+            if pending:
+                yield pending
+            finished = True
+        finally:
+            if not finished:
+                proc.kill()
+                while reader.is_alive():  # unblock the reader if the queue is full
+                    with contextlib.suppress(queue.Empty):
+                        chunks.get(timeout=0.1)
+            reader.join()
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            msg = errors.read().decode("utf-8", "replace").strip() or f"git {args[0]} failed"
+            raise GitdeskError(f"git {args[0]}: {msg}")
+
+
+def _drain(pipe: IO[bytes], chunks: queue.Queue[bytes]) -> None:
+    try:
+        while chunk := pipe.read1(1 << 20):  # type: ignore[attr-defined]
+            chunks.put(chunk)
+    finally:
+        chunks.put(b"")
 
 
 def config(repo: Repo) -> dict[str, str]:

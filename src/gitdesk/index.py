@@ -21,6 +21,7 @@ import pygit2
 from gitdesk import events, gitio, yamlio
 from gitdesk.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
+from gitdesk.events import Latest
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
@@ -75,8 +76,10 @@ class Index:
     def _set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
 
-    def refresh(self, snap: Snapshot | None = None) -> Snapshot:
-        """Bring the index up to the branch tip; returns the snapshot it reflects."""
+    def refresh(self, snap: Snapshot | None = None, known: Latest | None = None
+                ) -> Snapshot:
+        """Bring the index up to the branch tip; returns the snapshot it reflects.
+        `known` holds ticket versions already parsed, by path (blob id, data)."""
         snap = snap or self.desk.snapshot()
         key = f"ref:{self.desk.ref}"
         state = f"{snap.oid or ''} {snap.blob_oid(CONFIG_PATH) or ''}"
@@ -91,7 +94,7 @@ class Index:
                     else None
                 if old_tree is None:
                     self.db.execute("DELETE FROM tickets WHERE ref=?", (self.desk.ref,))
-                self._apply(snap, _diff(snap.repo, old_tree, snap.tree, "tickets"))
+                self._apply(snap, _diff(snap.repo, old_tree, snap.tree, "tickets"), known)
                 self._set_meta(key, state)
             self.db.execute("COMMIT")
         except BaseException:
@@ -101,18 +104,27 @@ class Index:
 
     def refresh_events(self, snap: Snapshot | None = None) -> tuple[Snapshot, events.Progress]:
         """Bring the event rows up to the tip (walking only the new commits)."""
-        snap = self.refresh(snap)
+        snap = snap or self.desk.snapshot()
         key = f"events:{self.desk.ref}"
         if self._meta(key) == (snap.oid or ""):
-            return snap, events.Progress()
+            return self.refresh(snap), events.Progress()
+        # Built from scratch, both halves read every ticket's last version: the
+        # events first, and the tickets table reuses what they parsed.
+        latest: Latest | None = {} if self._meta(f"ref:{self.desk.ref}") is None \
+            else None
+        if latest is None:
+            self.refresh(snap)
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            last, progress = events.update(self.db, self.desk, snap.commit, self._meta(key))
+            last, progress = events.update(self.db, self.desk, snap.commit, self._meta(key),
+                                           latest)
             self._set_meta(key, last)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        if latest is not None:
+            self.refresh(snap, latest)
         return snap, progress
 
     def rebuild(self) -> tuple[Snapshot, events.Progress]:
@@ -141,13 +153,16 @@ class Index:
             return None
         return obj.tree if isinstance(obj, pygit2.Commit) else None
 
-    def _apply(self, snap: Snapshot, changes: Iterator[tuple[str, str | None]]) -> None:
+    def _apply(self, snap: Snapshot, changes: Iterator[tuple[str, str | None]],
+               known: Latest | None) -> None:
         ref = self.desk.ref
         for path, oid in changes:
             if oid is None:
                 self.db.execute("DELETE FROM tickets WHERE ref=? AND path=?", (ref, path))
                 continue
-            row = _parse(snap, path, oid)
+            seen = known.get(path) if known else None
+            row = _parse(snap, path, oid) if seen is None or seen[0] != oid or seen[1] is None \
+                else _checked(snap, path, seen[1])
             data = row.data or {}
             self.db.execute(
                 "INSERT OR REPLACE INTO tickets VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -180,6 +195,10 @@ def _parse(snap: Snapshot, path: str, oid: str) -> Row:
         except GitdeskError as exc:
             return Row(path, None, str(exc))
         return Row(path, None, f"{path}: not a YAML mapping")
+    return _checked(snap, path, data)
+
+
+def _checked(snap: Snapshot, path: str, data: dict[str, Any]) -> Row:
     problems = check_file(snap.config, path, data)
     if problems:
         return Row(path, None, "; ".join(str(p) for p in problems))

@@ -96,7 +96,17 @@ def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
     node: Any = root
     for part in ref.removeprefix("#/").split("/"):
         node = node[part]
-    return dict(node)
+    resolved: dict[str, Any] = node  # the schema's own dict: its id() is stable
+    return resolved
+
+
+# Scalars already found valid against a (sub)schema, by (id of the schema dict,
+# type, value). Every schema dict is part of a cached, never-freed schema
+# (load_schema), so ids are not reused; the index validates thousands of
+# tickets whose scalar values repeat (states, priorities, groups).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_VALID: set[tuple[int, type, Any]] = set()
+_VALID_LIMIT = 200_000
 
 
 def _check(root: dict[str, Any], schema: dict[str, Any] | bool, value: Any,
@@ -106,6 +116,22 @@ def _check(root: dict[str, Any], schema: dict[str, Any] | bool, value: Any,
     if schema is False:
         errors.append(SchemaError(path, "is not allowed here"))
         return
+    if type(value) in _SCALARS:
+        key = (id(schema), type(value), value)
+        if key in _VALID:
+            return
+        found = len(errors)
+        _check_schema(root, schema, value, path, errors)
+        if len(errors) == found:
+            if len(_VALID) > _VALID_LIMIT:
+                _VALID.clear()
+            _VALID.add(key)
+        return
+    _check_schema(root, schema, value, path, errors)
+
+
+def _check_schema(root: dict[str, Any], schema: dict[str, Any], value: Any,
+                  path: tuple[str | int, ...], errors: list[SchemaError]) -> None:
     if "$ref" in schema:
         _check(root, _resolve(root, schema["$ref"]), value, path, errors)
     kinds = schema.get("type")
