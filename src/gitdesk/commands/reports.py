@@ -14,7 +14,7 @@ from gitdesk.config import CONFIG_PATH, DeskConfig
 from gitdesk.errors import UsageError
 from gitdesk.index import opened
 from gitdesk.reports import compute, render
-from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, latest_facts
+from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
 from gitdesk.store import Desk, parse_time
 from gitdesk.where import compile_where
 
@@ -94,7 +94,7 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
 
         def source(when: datetime) -> dict[str, Facts]:
             if when not in memo:
-                memo[when] = latest_facts(index.db, desk.ref, config, when, fields=wanted,
+                memo[when] = facts_as_of(index.db, desk.ref, config, when, fields=wanted,
                                           stamp=stamp)
             return memo[when]
 
