@@ -177,12 +177,12 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
     repo, ref = desk.repo, desk.ref
     progress = Progress()
     if tip is None:
-        db.execute("DELETE FROM events WHERE ref=?", (ref,))
+        _forget(db, ref)
         return "", progress
     if last and not _ancestor(repo, last, str(tip.id)):
         last = None  # history was rewritten
     if not last:
-        db.execute("DELETE FROM events WHERE ref=?", (ref,))
+        _forget(db, ref)
         # a build from scratch: one sort per index at the end is about twice as
         # fast as keeping them up to date row by row
         for name in _INDEXES:
@@ -210,6 +210,20 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
         if "CREATE INDEX" in statement:
             db.execute(statement)
     return str(tip.id), progress
+
+
+def generation(db: sqlite3.Connection, ref: str) -> int:
+    """How many times the events of `ref` were dropped and rebuilt: what was
+    derived from them at another generation cannot be brought up to date by
+    looking at newer rows only."""
+    row = db.execute("SELECT value FROM meta WHERE key=?", (f"generation:{ref}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _forget(db: sqlite3.Connection, ref: str) -> None:
+    db.execute("DELETE FROM events WHERE ref=?", (ref,))
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+               (f"generation:{ref}", str(generation(db, ref) + 1)))
 
 
 @dataclass(frozen=True)

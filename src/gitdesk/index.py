@@ -25,7 +25,7 @@ from gitdesk.events import Latest
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
            "summary", "created", "due")
 _DDL = """
@@ -37,8 +37,11 @@ CREATE TABLE IF NOT EXISTS tickets(
     PRIMARY KEY(ref, path));
 CREATE INDEX IF NOT EXISTS tickets_status ON tickets(ref, type, status);
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets(ref, id);
-CREATE TABLE IF NOT EXISTS facts_cache(
-    ref TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY(ref, key));
+DROP TABLE IF EXISTS facts_cache;
+CREATE TABLE IF NOT EXISTS facts_latest(
+    ref TEXT NOT NULL, fields TEXT NOT NULL, ticket TEXT NOT NULL, type TEXT,
+    opened INTEGER, modified INTEGER, resolved INTEGER, closed INTEGER, reopened INTEGER,
+    category TEXT, vals BLOB NOT NULL, PRIMARY KEY(ref, fields, ticket)) WITHOUT ROWID;
 """
 
 
@@ -62,7 +65,7 @@ class Index:
         version = self._meta("schema")
         if version != SCHEMA_VERSION:
             self.db.executescript("DROP TABLE IF EXISTS events; DELETE FROM tickets; "
-                                  "DELETE FROM meta; DELETE FROM facts_cache;")
+                                  "DELETE FROM meta; DELETE FROM facts_latest;")
             self.db.executescript(events.DDL)
             self._set_meta("schema", SCHEMA_VERSION)
 
@@ -130,9 +133,9 @@ class Index:
     def rebuild(self) -> tuple[Snapshot, events.Progress]:
         ref = self.desk.ref
         self.db.execute("DELETE FROM tickets WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM events WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM facts_cache WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"ref:{ref}", f"events:{ref}"))
+        self.db.execute("DELETE FROM facts_latest WHERE ref=?", (ref,))
+        self.db.execute("DELETE FROM meta WHERE key IN (?, ?) OR substr(key, 1, ?) = ?",
+                        (f"ref:{ref}", f"events:{ref}", len(ref) + 7, f"facts:{ref}|"))
         return self.refresh_events()
 
     def events(self, where: str = "", params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:

@@ -88,15 +88,15 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
 
         wanted = None if where_expr is not None else \
             (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
-        memo: dict[datetime, dict[str, Facts]] = {}
+        memo: dict[tuple[datetime, datetime | None], dict[str, Facts]] = {}
 
         stamp = f"{snap.oid} {snap.blob_oid(CONFIG_PATH)}"
 
-        def source(when: datetime) -> dict[str, Facts]:
-            if when not in memo:
-                memo[when] = facts_as_of(index.db, desk.ref, config, when, fields=wanted,
-                                          stamp=stamp)
-            return memo[when]
+        def source(when: datetime, since: datetime | None = None) -> dict[str, Facts]:
+            if (when, since) not in memo:
+                memo[when, since] = facts_as_of(index.db, desk.ref, config, when,
+                                                fields=wanted, stamp=stamp, since=since)
+            return memo[when, since]
 
         result = _compute(name, config, source, moment, types=types, keep=keep,
                           start=start, end=end, buckets=buckets, fields=fields,

@@ -7,13 +7,19 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gitdesk.config import DeskConfig
 from gitdesk.reports.facts import Facts
 
-# Tickets as of a moment (reports.facts.facts_at over the index, in practice).
-Source = Callable[[datetime], dict[str, Facts]]
+
+class Source(Protocol):
+    """Tickets as of a moment (reports.facts.facts_as_of over the index, in
+    practice). With `since`, it may leave out tickets that were closed at the
+    moment and were neither opened nor resolved after `since`."""
+
+    def __call__(self, when: datetime, since: datetime | None = None
+                 ) -> dict[str, Facts]: ...
 
 AGING_EDGES = (30, 60, 90)
 RESOLUTION_EDGES = (2, 7, 30, 60)
@@ -63,8 +69,9 @@ class Scope:
 def scope(config: DeskConfig, source: Source, as_of: datetime, *,
           types: Sequence[str] = (), created_from: datetime | None = None,
           created_to: datetime | None = None,
-          keep: Callable[[Facts], bool] | None = None) -> list[Facts]:
-    facts = source(as_of).values()
+          keep: Callable[[Facts], bool] | None = None,
+          since: datetime | None = None) -> list[Facts]:
+    facts = source(as_of, since).values()
     out = []
     for ticket in facts:
         if types and ticket.type not in types:
@@ -353,7 +360,8 @@ REPORTS: dict[str, Callable[[Scope], Report]] = {
 def _week(config: DeskConfig, source: Source, end: datetime, types: Sequence[str],
           keep: Callable[[Facts], bool] | None) -> dict[str, float | None]:
     start = end - timedelta(days=7)
-    tickets = scope(config, source, end, types=types, keep=keep)
+    # every count below is of tickets open at `end`, or opened or resolved after `start`
+    tickets = scope(config, source, end, types=types, keep=keep, since=start)
     intake = sum(1 for t in tickets if t.opened is not None and t.opened > start)
     resolved = [t for t in tickets if t.counts_as_resolved and t.resolved is not None
                 and start < t.resolved <= end]
@@ -396,7 +404,8 @@ def weekly(config: DeskConfig, source: Source, as_of: datetime,
                                           "previous week": [float(before[k] or 0) for k in
                                                             ("opened", "resolved",
                                                              "backlog (open)", "past due")]})))
-    tickets = scope(config, source, as_of, types=types, keep=keep)
+    tickets = scope(config, source, as_of, types=types, keep=keep,
+                    since=as_of - timedelta(days=7))
     by_type = []
     for name in config.types:
         mine = [t for t in tickets if t.type == name]

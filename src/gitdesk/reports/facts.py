@@ -18,13 +18,14 @@ Definitions (the README repeats them; every report uses them):
 from __future__ import annotations
 
 import json
-import pickle
+import marshal
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gitdesk import events
 from gitdesk.config import DeskConfig
 from gitdesk.store import parse_time
 
@@ -135,7 +136,7 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
         db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(ticket TEXT PRIMARY KEY)")
         db.execute("DELETE FROM chosen")
         db.executemany("INSERT OR IGNORE INTO chosen VALUES(?)", ((t,) for t in only))
-        rows = "chosen CROSS JOIN events USING(ticket)"
+        rows = "chosen CROSS JOIN events INDEXED BY events_ticket USING(ticket)"
     tickets: dict[str, Facts] = {}
     for tid, type_name, first, last in db.execute(
             f"SELECT ticket, type, MIN(time), MAX(time) FROM {rows} WHERE ref=? AND time<=? "
@@ -166,44 +167,92 @@ _FOREVER = 2**62
 
 
 def facts_as_of(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: datetime, *,
-                fields: Collection[str] | None, stamp: str) -> dict[str, Facts]:
+                fields: Collection[str] | None, stamp: str,
+                since: datetime | None = None) -> dict[str, Facts]:
     """facts_at, the fast way: from the desk after its last event, kept in the index.
 
-    The facts after the last event are computed once per indexed state (`stamp`:
-    tip commit and config blob) and stored; a new commit or config gives a new
-    stamp and the old entries are dropped. A ticket with no event after `as_of`
-    was then as it is now; only the tickets changed since (the `modified` time
-    of their latest facts is later) are replayed from their events up to
-    `as_of`, and the tickets opened after it are left out. So a report of last
-    week replays last week's tickets, not the whole history. The cache is
+    The facts after the last event are kept in the facts_latest table and
+    brought up to date when the index moves (`stamp`: tip commit and config
+    blob): only the tickets with new events are replayed. A ticket with no
+    event after `as_of` was then as it is now; only the tickets changed since
+    (their latest `modified` time is later) are replayed from their events up
+    to `as_of`, and tickets opened after it are left out. So a report of last
+    week replays last week's tickets, not the whole history.
+
+    With `since`, only the tickets that matter to counts of what was open at
+    `as_of` or opened or resolved after `since` are returned (the weekly report
+    needs a few thousand of a hundred thousand): the ones open then, or opened
+    or resolved after `since`. The others are not even read. The table is
     derived data inside .git/gitdesk/, like the rest of the index."""
-    latest = _latest(db, ref, config, fields=fields, stamp=stamp)
     limit = int(as_of.timestamp())
+    sql = ("SELECT ticket, type, opened, modified, resolved, closed, reopened, category, "
+           "vals FROM facts_latest WHERE ref=? AND fields=?")
+    which = _fields_key(fields)
+    params: tuple[Any, ...] = (ref, which)
+    if since is not None:
+        edge = int(since.timestamp())
+        sql += " AND (category='open' OR opened>? OR resolved>? OR modified>?)"
+        params += (edge, edge, limit)
     kept: dict[str, Facts] = {}
     changed = []
-    for tid, facts in latest.items():
-        if facts.modified is not None and int(facts.modified.timestamp()) > limit:
-            changed.append(tid)
-        else:
-            kept[tid] = facts
-    if changed:
-        kept.update(facts_at(db, ref, config, as_of, fields=fields, only=changed))
+    db.execute("BEGIN IMMEDIATE")  # one consistent state, and one writer of the table
+    try:
+        _bring_up_to_date(db, ref, config, fields=fields, stamp=stamp)
+        for tid, type_name, opened, modified, resolved, closed, reopened, category, vals \
+                in db.execute(sql, params):
+            if modified > limit:
+                changed.append(tid)
+                continue
+            kept[tid] = Facts(tid, type_name, marshal.loads(vals), _utc(opened),
+                              _utc(modified), _utc(resolved) if resolved is not None else None,
+                              _utc(closed) if closed is not None else None, reopened, category)
+        if changed:
+            kept.update(facts_at(db, ref, config, as_of, fields=fields, only=changed))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
     return kept
 
 
-def _latest(db: sqlite3.Connection, ref: str, config: DeskConfig, *,
-            fields: Collection[str] | None, stamp: str) -> dict[str, Facts]:
-    key = f"{stamp}|{','.join(fields) if fields is not None else '*'}"
-    hit = db.execute("SELECT data FROM facts_cache WHERE ref=? AND key=?", (ref, key)).fetchone()
-    if hit is not None:
-        cached: dict[str, Facts] = pickle.loads(hit[0])
-        return cached
-    result = facts_at(db, ref, config, None, fields=fields)
-    db.execute("DELETE FROM facts_cache WHERE ref=? AND substr(key, 1, ?) != ?",
-               (ref, len(stamp) + 1, f"{stamp}|"))
-    db.execute("INSERT OR REPLACE INTO facts_cache VALUES(?, ?, ?)",
-               (ref, key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
-    return result
+def _fields_key(fields: Collection[str] | None) -> str:
+    # marshal's format belongs to the Python version that wrote it
+    return f"{marshal.version}|{','.join(fields) if fields is not None else '*'}"
+
+
+def _bring_up_to_date(db: sqlite3.Connection, ref: str, config: DeskConfig, *,
+                      fields: Collection[str] | None, stamp: str) -> None:
+    """Make facts_latest hold the desk after its last event for this indexed state
+    (`stamp`) and field list. It was made for an earlier state of the same
+    config and the same generation of event rows: replay only the tickets with
+    event rows added since. Otherwise: replay everything."""
+    which = _fields_key(fields)
+    meta_key = f"facts:{ref}|{which}"
+    row = db.execute("SELECT value FROM meta WHERE key=?", (meta_key,)).fetchone()
+    made_for, made_in, seen = row[0].split("\t") if row else ("", "-1", "0")
+    generation = str(events.generation(db, ref))
+    if made_for == stamp and made_in == generation:
+        return
+    newest = db.execute("SELECT MAX(rowid) FROM events").fetchone()[0] or 0
+    same_config = made_for.partition(" ")[2] == stamp.partition(" ")[2]
+    if row and same_config and made_in == generation:
+        changed = [t for (t,) in db.execute("SELECT DISTINCT ticket FROM events "
+                                            "WHERE rowid>? AND ref=?", (int(seen), ref))]
+        facts = facts_at(db, ref, config, None, fields=fields, only=changed)
+    else:
+        db.execute("DELETE FROM facts_latest WHERE ref=? AND fields=?", (ref, which))
+        facts = facts_at(db, ref, config, None, fields=fields)
+    db.executemany(
+        "INSERT OR REPLACE INTO facts_latest VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        ((ref, which, f.id, f.type, _stamp(f.opened), _stamp(f.modified), _stamp(f.resolved),
+          _stamp(f.closed), f.reopened, f.category, marshal.dumps(f.values))
+         for f in facts.values()))
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+               (meta_key, f"{stamp}\t{generation}\t{newest}"))
+
+
+def _stamp(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
 
 
 def _utc(stamp: int) -> datetime:
