@@ -439,3 +439,21 @@ def test_cold_build_of_both_halves_matches_the_incremental_one(
     assert query(desk, f"SELECT {columns} FROM tickets ORDER BY path") == before
     assert events(desk) == rows
     assert any(error for *_rest, error in before)
+
+
+def test_an_index_of_another_layout_is_rebuilt(history: tuple[Gitdesk, dict[str, str]]) -> None:
+    """An index written by another version of gitdesk (older tables, older
+    columns) is dropped and built again, not half-used."""
+    desk, _ids = history
+    before = json.loads(desk.ok("report", "summary", "--format", "json"))
+    rows = events(desk)
+    with closing(sqlite3.connect(index_path(desk))) as db, db:
+        db.execute("DROP TABLE facts_latest")
+        db.execute("CREATE TABLE facts_latest(ref TEXT, key TEXT, data BLOB)")
+        db.execute("CREATE TABLE facts_cache(ref TEXT, key TEXT, data BLOB)")
+        db.execute("UPDATE meta SET value='3' WHERE key='schema'")
+    assert json.loads(desk.ok("report", "summary", "--format", "json")) == before
+    assert events(desk) == rows
+    assert meta(desk)["schema"] != "3"
+    tables = {name for (name,) in query(desk, "SELECT name FROM sqlite_master")}
+    assert "facts_cache" not in tables

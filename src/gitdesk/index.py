@@ -25,7 +25,7 @@ from gitdesk.events import Latest
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
            "summary", "created", "due")
 _DDL = """
@@ -64,8 +64,10 @@ class Index:
         self.db.executescript(events.DDL)
         version = self._meta("schema")
         if version != SCHEMA_VERSION:
-            self.db.executescript("DROP TABLE IF EXISTS events; DELETE FROM tickets; "
-                                  "DELETE FROM meta; DELETE FROM facts_latest;")
+            # derived data of another layout: drop it all, build it again
+            self.db.executescript("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS tickets; "
+                                  "DROP TABLE IF EXISTS facts_latest; DELETE FROM meta;")
+            self.db.executescript(_DDL)
             self.db.executescript(events.DDL)
             self._set_meta("schema", SCHEMA_VERSION)
 
