@@ -40,15 +40,20 @@ _CACHE_SIZE = 50_000
 def text(value: Any) -> str | int | float | None:
     """A value as stored in the events table: numbers stay numbers (SQLite keeps
     their type), lists and mappings are JSON, everything else text."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+_LISTS = frozenset(LIST_KEYS)
+_MISSING = object()
 
 
 def field_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -56,28 +61,41 @@ def field_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple
     if old is None:
         first: list[tuple[str, Any, Any]] = [("opened", None, new.get("status"))]
         first += [(key, None, value) for key, value in new.items()
-                  if key not in LIST_KEYS and value is not None]
+                  if key not in _LISTS and value is not None]
         first += [(f"fields.{k}", None, v) for k, v in (new.get("fields") or {}).items()
                   if v is not None]
         return first
-    changes = []
-    for key in dict.fromkeys([*new, *old]):
-        if key in LIST_KEYS or old.get(key) == new.get(key):
+    changes: list[tuple[str, Any, Any]] = []
+    # values read by fastyaml.loads_shared are the same object when their line is
+    # unchanged: `is` settles most keys before `==` is needed
+    for key, after in new.items():
+        before = old.get(key, _MISSING)
+        if before is after or key in _LISTS:
             continue
-        changes.append((key, old.get(key), new.get(key)))
-    before, after = old.get("fields") or {}, new.get("fields") or {}
-    for key in dict.fromkeys([*after, *before]):
-        if before.get(key) != after.get(key):
-            changes.append((f"fields.{key}", before.get(key), after.get(key)))
+        if before is _MISSING:
+            if after is not None:
+                changes.append((key, None, after))
+        elif before != after:
+            changes.append((key, before, after))
+    for key, before in old.items():
+        if key not in new and key not in _LISTS and before is not None:
+            changes.append((key, before, None))
+    before_fields, after_fields = old.get("fields") or {}, new.get("fields") or {}
+    if before_fields is not after_fields:
+        for key in dict.fromkeys([*after_fields, *before_fields]):
+            if before_fields.get(key) != after_fields.get(key):
+                changes.append((f"fields.{key}", before_fields.get(key), after_fields.get(key)))
     for key, label in (("notes", "note"), ("approvals", "approval"), ("events", "event")):
-        for item in (new.get(key) or [])[len(old.get(key) or []):]:
+        items, seen = new.get(key) or [], len(old.get(key) or [])
+        for item in items[seen:]:
             detail = item.get("text") if key == "notes" else \
                 f"{item.get('by')} {item.get('decision') or item.get('kind')}"
             changes.append((label, None, detail))
-    old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
-    new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
-    changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
-    changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
+    if old.get("links") is not new.get("links"):
+        old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
+        new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
+        changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
+        changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
     return changes
 
 
@@ -182,16 +200,27 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
     if last and not _ancestor(repo, last, str(tip.id)):
         last = None  # history was rewritten
     if not last:
-        _forget(db, ref)
         # a build from scratch: one sort per index at the end is about twice as
-        # fast as keeping them up to date row by row
+        # fast as keeping them up to date row by row (and so is the delete)
         for name in _INDEXES:
             db.execute(f"DROP INDEX IF EXISTS {name}")
+        _forget(db, ref)
     row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
-    seq = (row[0] or 0) if last else 0
+    progress = walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
+                    (row[0] or 0) if last else 0, latest)
+    for statement in DDL.split(";"):
+        if "CREATE INDEX" in statement:
+            db.execute(statement)
+    return str(tip.id), progress
+
+
+def walk(db: sqlite3.Connection, repo: gitio.Repo, ref: str, revisions: str, seq: int,
+         latest: Latest | None = None) -> Progress:
+    """Insert the events of `revisions`, oldest first, numbering commits after `seq`."""
+    progress = Progress()
     blobs = _Blobs(repo, latest)
     batch: list[tuple[Any, ...]] = []
-    for entry in log(repo, f"{last}..{tip.id}" if last else str(tip.id)):
+    for entry in log(repo, revisions):
         seq += 1
         progress.commits += 1
         if len(entry.parents) > 1:
@@ -206,10 +235,7 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
             batch = []
     db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", batch)
     progress.events += len(batch)
-    for statement in DDL.split(";"):
-        if "CREATE INDEX" in statement:
-            db.execute(statement)
-    return str(tip.id), progress
+    return progress
 
 
 def generation(db: sqlite3.Connection, ref: str) -> int:
@@ -221,7 +247,10 @@ def generation(db: sqlite3.Connection, ref: str) -> int:
 
 
 def _forget(db: sqlite3.Connection, ref: str) -> None:
-    db.execute("DELETE FROM events WHERE ref=?", (ref,))
+    if db.execute("SELECT 1 FROM events WHERE ref!=? LIMIT 1", (ref,)).fetchone() is None:
+        db.execute("DELETE FROM events")  # the only ref: SQLite drops the table's pages at once
+    else:
+        db.execute("DELETE FROM events WHERE ref=?", (ref,))
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
                (f"generation:{ref}", str(generation(db, ref) + 1)))
 
