@@ -244,6 +244,39 @@ def test_stale_index_lock_never_yields_a_half_done_action(desk: Gitdesk) -> None
         assert head(desk) == before
 
 
+@pytest.mark.parametrize(("lock_age", "journal_age", "cleared"), [
+    (11, 12, True),    # made after the dead writer's journal, and stale: its own
+    (60, 12, False),   # made before the journal: some other git command's
+    (2, 12, False),    # fresh: maybe a git command running now; retry later
+])
+def test_index_lock_left_by_a_killed_writer(desk: Gitdesk, tmp_path: Path, lock_age: int,
+                                            journal_age: int, cleared: bool) -> None:
+    """A writer killed inside pygit2's index write leaves .git/index.lock and its
+    journal. The next writer removes that lock once it is 10 s old, and only
+    if it was made after the journal; otherwise it refuses (exit 3)."""
+    tid = desk.open("incident", "-s", "Killed in the index write")
+    kill_at(desk, tmp_path, "cas_update_ref", "after", "note", tid, "-m", "the killed note")
+    landed = head(desk)
+    journal = desk.path / ".git" / "gitdesk" / "worktree-pending.json"
+    lock = desk.path / ".git" / "index.lock"
+    assert journal.exists()
+    lock.write_bytes(b"")
+    now = time.time()
+    os.utime(journal, (now - journal_age, now - journal_age))
+    os.utime(lock, (now - lock_age, now - lock_age))
+    result = desk("note", tid, "-m", "the next note")
+    if cleared:
+        assert result.exit_code == 0, result
+        assert not lock.exists()
+        assert notes_of(desk, tid) == ["the killed note", "the next note"]
+        assert desk.git("status", "--porcelain", "--untracked-files=all") == ""
+    else:
+        assert result.exit_code == 3, result
+        assert "index.lock" in result.stderr
+        assert lock.exists()
+        assert head(desk) == landed
+
+
 def hold_lock(path: Path) -> subprocess.Popen[str]:
     code = ("import fcntl, os, sys, time\n"
             f"fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT)\n"

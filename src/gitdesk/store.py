@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pygit2
@@ -34,6 +36,7 @@ from gitdesk.errors import Conflict, GitdeskError, InvalidFile, NotFound, RuleVi
 from gitdesk.model import Ticket, ticket_path
 
 MAX_ATTEMPTS = 8
+STALE_INDEX_LOCK = 10.0  # seconds; see Desk._finish_pending
 PENDING = "worktree-pending.json"  # under .git/gitdesk/: files the branch moved ahead of
 
 
@@ -157,6 +160,13 @@ class Snapshot:
                 for name, oid, is_dir in gitio.list_dir(self.repo, self.tree, directory):
                     if not is_dir and name.endswith(".yaml"):
                         yield f"{directory}/{name}", oid
+
+
+def _refuse_held_index(index_lock: Path) -> None:
+    if index_lock.exists():
+        raise Conflict(f"{index_lock} exists: another git command is using the index",
+                       hint="wait for it to finish; remove the file only if no git "
+                            "process is running")
 
 
 def _file_problems(config: DeskConfig, path: str, root: Any) -> list[str]:
@@ -285,11 +295,7 @@ class Desk:
         reflog = f"gitdesk: {printable(change.subject)}"
         journal = self.repo.state_dir / PENDING
         if checked_out:
-            index_lock = self.repo.git_dir / "index.lock"
-            if index_lock.exists():
-                raise Conflict(f"{index_lock} exists: another git command is using the index",
-                               hint="wait for it to finish; remove the file only if no git "
-                                    "process is running")
+            _refuse_held_index(self.repo.git_dir / "index.lock")
             gitio.atomic_write(journal, json.dumps(
                 {"old": snap.oid, "new": oid, "paths": sorted(change.files)}).encode())
         if not gitio.cas_update_ref(self.repo, self.ref, oid, snap.oid, reflog):
@@ -307,8 +313,19 @@ class Desk:
         journal = self.repo.state_dir / PENDING
         try:
             pending = json.loads(journal.read_text("utf-8"))
+            written = journal.stat().st_mtime
         except (OSError, ValueError):
             return
+        # The writer died, maybe inside pygit2's index write: an index.lock made
+        # after its journal and left for STALE_INDEX_LOCK seconds is its own (git
+        # holds index.lock briefly; a `git commit` waiting in an editor made its
+        # lock before this journal or holds it only since)
+        index_lock = self.repo.git_dir / "index.lock"
+        with contextlib.suppress(FileNotFoundError):
+            made = index_lock.stat().st_mtime
+            if made >= written - 1 and time.time() - made > STALE_INDEX_LOCK:
+                index_lock.unlink()
+        _refuse_held_index(index_lock)
         try:
             old = Snapshot(self.repo, gitio.rev_commit(self.repo, pending["old"])) \
                 if pending.get("old") else Snapshot(self.repo, None)
