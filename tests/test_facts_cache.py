@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
+from gitdesk import events as events_module
 from gitdesk.config import CONFIG_PATH
 from gitdesk.index import opened
 from gitdesk.reports import compute
@@ -163,3 +164,46 @@ def test_weekly_from_the_tickets_that_matter_equals_weekly_from_all(desk: Gitdes
             backlog = expected.sections[0].rows[2]
             assert backlog[0] == "backlog (open)"
     assert any(row[1] for row in expected.sections[0].rows[:3])
+
+
+def test_one_initial_row_reads_as_one_row_per_first_value(
+        desk: Gitdesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new ticket's first values are one "initial" row (JSON) instead of one row
+    per field; reports must read exactly what the per-field rows gave, also for a
+    ticket deleted by hand and created again with other values, and with custom
+    fields, mappings, lists and booleans among the first values."""
+    a = desk.ok("open", "incident", "-s", "[not a list] Mail", "--ci", "mail01",
+                env=at("2026-04-01T09:00:00Z")).strip()
+    b = desk.ok("open", "change", "-s", "Patch db01", "--change-type", "normal",
+                env=at("2026-04-02T09:00:00Z")).strip()
+    desk.ok("set", a, "urgency=high", env=at("2026-04-03T09:00:00Z"))
+    path = desk.git("ls-files", f"tickets/*/*/{a}.yaml").strip()
+    text = (desk.path / path).read_text(encoding="utf-8")
+    desk.git("rm", "-q", path)
+    desk.git("commit", "-q", "--no-verify", "-m", "drop by hand")
+    (desk.path / path).parent.mkdir(parents=True, exist_ok=True)
+    (desk.path / path).write_text(text.replace("ci: mail01\n", "").replace(
+        "urgency: high", "urgency: low"), encoding="utf-8")
+    desk.git("add", path)
+    desk.git("commit", "-q", "--no-verify", "-m", "back by hand")
+    desk.ok("resolve", a, "--code", "fixed", "-m", "done", env=at("2026-04-05T09:00:00Z"))
+
+    real = events_module.field_changes
+
+    def facts(one_row: bool) -> list[dict[str, Any]]:
+        monkeypatch.setattr(events_module, "field_changes",
+                            lambda old, new, **kw: real(old, new, one_row=one_row))
+        out = []
+        with opened(Desk.open(str(desk.path))) as index:
+            index.rebuild()
+            initial = index.db.execute("SELECT COUNT(*) FROM events WHERE field='initial'")
+            assert (initial.fetchone()[0] > 0) == one_row
+            for day in ("2026-04-01", "2026-04-02", "2026-04-04", "2026-12-31"):
+                when = datetime.fromisoformat(f"{day}T23:00:00+00:00")
+                for fields in (REPORT_FIELDS, None):
+                    out.append(_plain(facts_at(index.db, "refs/heads/main", index.refresh().config,
+                                               when, fields=fields), when))
+        return out
+
+    assert facts(True) == facts(False)
+    assert b in facts(True)[-1]

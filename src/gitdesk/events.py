@@ -56,14 +56,24 @@ _LISTS = frozenset(LIST_KEYS)
 _MISSING = object()
 
 
-def field_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(field, old, new) for one ticket version against the one before it."""
+def field_changes(old: dict[str, Any] | None, new: dict[str, Any], *,
+                  one_row: bool = True) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for one ticket version against the one before it.
+
+    A new ticket gives an "opened" row (its first status) and its first values:
+    with `one_row`, as one "initial" row whose value is a mapping of each field
+    to what its own row would hold (reports read it with SQLite's json_each);
+    else one row per field."""
     if old is None:
         first: list[tuple[str, Any, Any]] = [("opened", None, new.get("status"))]
-        first += [(key, None, value) for key, value in new.items()
+        values = [(key, value) for key, value in new.items()
                   if key not in _LISTS and value is not None]
-        first += [(f"fields.{k}", None, v) for k, v in (new.get("fields") or {}).items()
-                  if v is not None]
+        values += [(f"fields.{k}", v) for k, v in (new.get("fields") or {}).items()
+                   if v is not None]
+        if not one_row:
+            return first + [(key, None, value) for key, value in values]
+        if values:
+            first.append(("initial", None, {key: text(value) for key, value in values}))
         return first
     changes: list[tuple[str, Any, Any]] = []
     # values read by fastyaml.loads_shared are the same object when their line is
@@ -338,7 +348,7 @@ def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
             continue
         old = blobs.get(old_oid, path)
         ticket = str(new.get("id") or path.rsplit("/", 1)[-1].removesuffix(".yaml"))
-        changes = field_changes(old, new)
+        changes = field_changes(old, new, one_row=False)  # merges compare field by field
         if others:
             theirs = [blobs.get(_blob_at(repo, o, path[len("tickets/"):]), path) for o in others]
             changes = merge_changes(changes, new, [t for t in theirs if t is not None])

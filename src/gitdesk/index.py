@@ -25,7 +25,7 @@ from gitdesk.events import Latest
 from gitdesk.store import Desk, Snapshot
 from gitdesk.verify import check_file
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
            "summary", "created", "due")
 _DDL = """

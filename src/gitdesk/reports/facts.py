@@ -144,21 +144,32 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
         tickets[tid] = Facts(tid, type_name or "", opened=_utc(first), modified=_utc(last))
     args: tuple[str, ...] = ()
     if fields is None:
-        which = "field NOT IN ('opened', 'note', 'approval', 'event', 'link')"
+        which = "field NOT IN ('opened', 'initial', 'note', 'approval', 'event', 'link')"
+        first = ""
     else:
         which, args = f"field IN ({','.join('?' * len(fields))})", tuple(fields)
-    # one JSON object per ticket, built by SQLite: far fewer rows for Python to touch
+        first = f"AND j.key IN ({','.join('?' * len(fields))})"
+    # Each field's last value: from its own rows, or from the "initial" row of the
+    # commit that created the ticket (one JSON object of every first value), which
+    # json_each spreads into the rows it stands for. One JSON object per ticket,
+    # built by SQLite: far fewer rows for Python to touch.
     for tid, values in db.execute(
             "SELECT ticket, json_group_object(field, new) FROM ("
-            f"SELECT ticket, field, new, MAX(events.rowid) FROM {rows} WHERE ref=? AND "
-            f"time<=? AND {which} GROUP BY ticket, field) GROUP BY ticket",
-            (ref, limit, *args)):
+            "SELECT ticket, field, new, MAX(rid) FROM ("
+            f"SELECT ticket, field, new, events.rowid AS rid FROM {rows} "
+            f"WHERE ref=? AND time<=? AND {which} UNION ALL "
+            f"SELECT ticket, j.key AS field, j.value AS new, events.rowid AS rid FROM {rows}, "
+            f"json_each(events.new) AS j WHERE ref=? AND time<=? AND field='initial' {first}"
+            ") GROUP BY ticket, field) GROUP BY ticket",
+            (ref, limit, *args, ref, limit, *args)):
         facts = tickets[tid]
         for name, value in json.loads(values).items():
             facts.values[name] = _value(name, value)
+    # status changes in history order; a ticket's first status is on its "opened" row
     for tid, moment, status in db.execute(
             f"SELECT ticket, time, new FROM {rows} WHERE ref=? AND time<=? AND "
-            "field='status' ORDER BY events.rowid", (ref, limit)):
+            "(field='status' OR (field='opened' AND new IS NOT NULL)) ORDER BY events.rowid",
+            (ref, limit)):
         _enter(config, tickets[tid], status, _utc(moment))
     return tickets
 
