@@ -216,7 +216,7 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
             db.execute(f"DROP INDEX IF EXISTS {name}")
         _forget(db, ref)
     row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
-    progress = walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
+    progress = _walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
                     (row[0] or 0) if last else 0, latest)
     for statement in DDL.split(";"):
         if "CREATE INDEX" in statement:
@@ -224,7 +224,7 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
     return str(tip.id), progress
 
 
-def walk(db: sqlite3.Connection, repo: gitio.Repo, ref: str, revisions: str, seq: int,
+def _walk(db: sqlite3.Connection, repo: gitio.Repo, ref: str, revisions: str, seq: int,
          latest: Latest | None = None) -> Progress:
     """Insert the events of `revisions`, oldest first, numbering commits after `seq`."""
     progress = Progress()

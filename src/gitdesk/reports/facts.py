@@ -145,10 +145,10 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
     args: tuple[str, ...] = ()
     if fields is None:
         which = "field NOT IN ('opened', 'initial', 'note', 'approval', 'event', 'link')"
-        first = ""
+        initial_keys = ""
     else:
         which, args = f"field IN ({','.join('?' * len(fields))})", tuple(fields)
-        first = f"AND j.key IN ({','.join('?' * len(fields))})"
+        initial_keys = f"AND j.key IN ({','.join('?' * len(fields))})"
     # Each field's last value: from its own rows, or from the "initial" row of the
     # commit that created the ticket (one JSON object of every first value), which
     # json_each spreads into the rows it stands for. One JSON object per ticket,
@@ -159,7 +159,8 @@ def facts_at(db: sqlite3.Connection, ref: str, config: DeskConfig, as_of: dateti
             f"SELECT ticket, field, new, events.rowid AS rid FROM {rows} "
             f"WHERE ref=? AND time<=? AND {which} UNION ALL "
             f"SELECT ticket, j.key AS field, j.value AS new, events.rowid AS rid FROM {rows}, "
-            f"json_each(events.new) AS j WHERE ref=? AND time<=? AND field='initial' {first}"
+            f"json_each(events.new) AS j WHERE ref=? AND time<=? AND field='initial' "
+            f"{initial_keys}"
             ") GROUP BY ticket, field) GROUP BY ticket",
             (ref, limit, *args, ref, limit, *args)):
         facts = tickets[tid]
