@@ -140,15 +140,6 @@ class Index:
                         (f"ref:{ref}", f"events:{ref}", len(ref) + 7, f"facts:{ref}|"))
         return self.refresh_events()
 
-    def events(self, where: str = "", params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        sql = ("SELECT seq, commit_id, time, author, email, action, ticket, type, field, old, "
-               "new FROM events WHERE ref=?")
-        if where:
-            sql += f" AND ({where})"
-        cursor = self.db.execute(sql + " ORDER BY seq, rowid", (self.desk.ref, *params))
-        cursor.row_factory = sqlite3.Row
-        return list(cursor.fetchall())
-
     def _tree_of(self, oid: str | None) -> pygit2.Tree | None:
         if not oid:
             return None
