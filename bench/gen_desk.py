@@ -39,12 +39,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from gitdesk import ids, yamlio
-from gitdesk.config import DeskConfig, Workflow, parse_config
-from gitdesk.init import init_desk, template_file
-from gitdesk.model import KEY_ORDER, ticket_path
-from gitdesk.verify import check_file
-from gitdesk.workflow import derive_priority, due_time
+from gitdesk.actions.init import init_desk, template_file
+from gitdesk.domain import ids
+from gitdesk.domain.config import DeskConfig, Workflow, parse_config
+from gitdesk.domain.model import KEY_ORDER, ticket_path
+from gitdesk.domain.workflow import derive_priority, due_time
+from gitdesk.verify.files import check_file
+from gitdesk.yaml import roundtrip as yamlio
 
 BENCH_REF = "refs/bench/generated"
 ADMIN_NAME = "Desk Admin"
@@ -363,7 +364,7 @@ def self_check(config: DeskConfig, tickets: list[Ticket], rng: random.Random) ->
     type), in gitdesk's byte layout, pass gitdesk's verifier, and gitdesk's fast
     reader (if this version has one) accepts them as it accepts gitdesk's own output."""
     try:
-        from gitdesk import fastyaml
+        from gitdesk.yaml import reader as fastyaml
     except ImportError:
         fastyaml = None
     sample = rng.sample(tickets, min(300, len(tickets)))

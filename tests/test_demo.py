@@ -24,11 +24,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Gitdesk, fsck, git, isolate
-from gitdesk import demo, yamlio
-from gitdesk.cli import cli
+from gitdesk.actions.init import template_file
+from gitdesk.cli import demo
+from gitdesk.cli.root import cli
 from gitdesk.errors import GitdeskError
-from gitdesk.init import template_file
-from gitdesk.store import Desk
+from gitdesk.store.write import Desk
+from gitdesk.yaml import roundtrip as yamlio
 
 UNTIL = "2026-11-20 19:30:00"
 END = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Gitdesk, git
-from gitdesk.cli import COMMAND_MODULES, cli
+from gitdesk.cli.root import COMMAND_MODULES, cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
-from gitdesk import events as events_module
-from gitdesk.config import CONFIG_PATH
-from gitdesk.index import opened
+from gitdesk.domain.config import CONFIG_PATH
+from gitdesk.index import events as events_module
+from gitdesk.index.tickets import opened
 from gitdesk.reports import compute
 from gitdesk.reports import facts as facts_module
 from gitdesk.reports.facts import REPORT_FIELDS, Facts, facts_as_of, facts_at
-from gitdesk.store import Desk, Snapshot
+from gitdesk.store.write import Desk, Snapshot
 
 
 def _summary(desk: Gitdesk) -> dict[str, int]:

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
-from gitdesk import fastyaml, yamlio
+from gitdesk.domain.model import Link, Note, new_ticket
 from gitdesk.errors import GitdeskError
-from gitdesk.model import Link, Note, new_ticket
+from gitdesk.yaml import reader as fastyaml
+from gitdesk.yaml import roundtrip as yamlio
 
 # Each example costs a dump and a full parse (~20 ms). Shrinking a failure is left out
 # so that a failing run stays within seconds; the assertion shows the whole text.

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk, fsck
-from gitdesk import hookscripts
+from gitdesk.verify import shims as hookscripts
 from test_signing import (
     GITDESK,
     TWO_CAB,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Gitdesk
-from gitdesk import ids
+from gitdesk.domain import ids
 
 TIME_PART = "01JDXK6Q2K"
 PAD = "00000000"

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
-from gitdesk import yamlio
-from gitdesk.batch import Flow, TicketEmitter, to_roundtrip
+from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
+from gitdesk.yaml import roundtrip as yamlio
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"
 STATES = {"New": "new", "Active": "in-progress", "Awaiting User Info": "pending",

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
-from gitdesk.events import Progress
-from gitdesk.index import opened
-from gitdesk.store import Desk
+from gitdesk.index.events import Progress
+from gitdesk.index.tickets import opened
+from gitdesk.store.write import Desk
 
 REF = "refs/heads/main"
 LATER = "2027-01-01T00:00:00Z"  # as-of for reports: after every date used here

@@ -29,10 +29,12 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from conftest import Gitdesk
-from gitdesk import actions, schema, yamlio
+from gitdesk.actions import tickets as actions
+from gitdesk.actions.init import template_file
+from gitdesk.domain import schema
 from gitdesk.errors import GitdeskError
-from gitdesk.init import template_file
-from gitdesk.store import Desk
+from gitdesk.store.write import Desk
+from gitdesk.yaml import roundtrip as yamlio
 
 WHEN = "2025-05-06T07:08:09Z"
 TEXT_FIELD = "vendor_case"  # a custom text field of incidents in the itil template

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk, data, refused
-from gitdesk.approvals import content_hash, current_approvers, required_levels, shortfalls
-from gitdesk.catalog import Level
-from gitdesk.config import DeskConfig, Group, Policy, parse_config, parse_policy
-from gitdesk.init import template_file
-from gitdesk.verify import Rules, check_change
+from gitdesk.actions.init import template_file
+from gitdesk.domain.approvals import content_hash, current_approvers, required_levels, shortfalls
+from gitdesk.domain.catalog import Level
+from gitdesk.domain.config import DeskConfig, Group, Policy, parse_config, parse_policy
+from gitdesk.verify.files import Rules, check_change
 
 POLICY = """\
 version: 1

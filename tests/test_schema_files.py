@@ -357,7 +357,7 @@ def test_repairing_the_config_by_hand_restores_service(desk: Gitdesk) -> None:
 def test_validation_remembers_only_what_was_valid() -> None:
     """The validator remembers scalars it found valid against a part of a schema;
     an invalid value must fail however often a valid one was checked before."""
-    from gitdesk import schema
+    from gitdesk.domain import schema
 
     good = {"id": "INC-7Q2K9XDM", "uid": "01JDXK6Q2K9XDMT3VY8A0B5C1E", "type": "incident",
             "summary": "Mail down", "status": "new", "created": "2026-11-25T16:21:00Z"}

@@ -132,7 +132,7 @@ def killed(*args, **kwargs):
     return result
 
 setattr(gitio, name, killed)
-from gitdesk.cli import main
+from gitdesk.cli.root import main
 sys.argv = ["gitdesk", *sys.argv[3:]]
 main()
 """

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk, fsck
-from gitdesk import yamlio
-from gitdesk.approvals import content_hash
-from gitdesk.model import ticket_path
+from gitdesk.domain.approvals import content_hash
+from gitdesk.domain.model import ticket_path
+from gitdesk.yaml import roundtrip as yamlio
 
 WINDOW = "2030-01-10T22:00Z/2h"
 ENTRY_KEYS = {"by", "decision", "at", "comment", "level", "group", "content_hash"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Gitdesk, fsck, git
-from gitdesk.commands import _common
+from gitdesk.cli import common as _common
 
 
 def ticket_path(desk: Gitdesk, tid: str) -> str:

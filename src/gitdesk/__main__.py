@@ -1,5 +1,5 @@
 """python -m gitdesk"""
 
-from gitdesk.cli import main
+from gitdesk.cli.root import main
 
 main()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from gitdesk.config import DeskConfig
+from gitdesk.domain.config import DeskConfig
 from gitdesk.reports.facts import Facts
 
 

@@ -1,0 +1,1 @@
+"""User actions: each one a function that writes exactly one commit."""

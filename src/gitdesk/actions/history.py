@@ -1,0 +1,125 @@
+"""A ticket's timeline, read from git: who changed what, when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitdesk import gitio
+from gitdesk.cli.output import one_line
+from gitdesk.errors import GitdeskError
+from gitdesk.store.write import Desk
+from gitdesk.yaml import roundtrip as yamlio
+
+SKIP = ("notes", "links", "approvals", "events")
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Event:
+    commit: str
+    at: str
+    author: str
+    email: str
+    action: str
+    subject: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def ticket_history(desk: Desk, query: str) -> tuple[str, list[Event]]:
+    snap = desk.snapshot()
+    ticket_id = snap.resolve(query)
+    path = snap.path_of(ticket_id)
+    out = gitio.run_git(desk.repo, [
+        "log", "--reverse", "--no-renames", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f"
+        "%(trailers:key=Gitdesk-Action,valueonly,separator=)%x1f%s%x1e",
+        desk.ref, "--", path])
+    events = []
+    previous: dict[str, Any] = {}
+    for record in out.decode("utf-8", "replace").split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        commit, author, email, at, action, subject = record.split("\x1f")
+        data = gitio.read_blob(desk.repo, gitio.rev_commit(desk.repo, commit).tree, path)
+        current = _load(data, path) if data is not None else {}
+        events.append(Event(commit, at, author, email, action.strip() or "edit", subject,
+                            diff(previous, current)))
+        previous = current
+    return ticket_id, events
+
+
+def _load(data: bytes, path: str) -> dict[str, Any]:
+    try:
+        loaded = yamlio.plain(yamlio.load(data, path))
+    except GitdeskError as exc:
+        return {"(unreadable)": str(exc)}
+    return loaded if isinstance(loaded, dict) else {"(unreadable)": "not a mapping"}
+
+
+OPENING = ("summary", "status", "priority", "assignee", "group", "ci")
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    changes = []
+    keys = [k for k in new if k not in SKIP] + [k for k in old if k not in new]
+    if not old:
+        keys = [k for k in OPENING if new.get(k) is not None]
+    for key in keys:
+        if key in SKIP or old.get(key) == new.get(key):
+            continue
+        changes.append(Change(key, old.get(key), new.get(key)))
+    for key in ("notes", "approvals", "events"):
+        before, after = old.get(key) or [], new.get(key) or []
+        for item in after[len(before):]:
+            changes.append(Change(ITEM_LABELS[key], None, _describe(key, item)))
+    old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
+    new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
+    for rel, other in sorted(new_links - old_links):
+        changes.append(Change("link", None, f"{rel} {other}"))
+    for rel, other in sorted(old_links - new_links):
+        changes.append(Change("link", f"{rel} {other}", None))
+    return changes
+
+
+ITEM_LABELS = {"notes": "note", "approvals": "approval", "events": "escalation"}
+
+
+def _describe(key: str, item: dict[str, Any]) -> str:
+    if key == "approvals":
+        comment = f": {item['comment']}" if item.get("comment") else ""
+        return f"{item.get('decision')} by {item.get('by')} for {item.get('group')}{comment}"
+    if key == "events":
+        kind = str(item.get("kind", "")).replace("-escalation", "")
+        level = f" level {item['level']}" if item.get("level") else ""
+        return f"{kind}{level} to {item.get('to')}: {item.get('text', '')}"
+    return str(item.get("text", ""))
+
+
+def rows(events: list[Event], *, width: int | None = 50) -> list[dict[str, Any]]:
+    """One record per field change, for table/CSV/JSON output (values cut to `width`
+    characters for tables only)."""
+    out = []
+    for event in events:
+        base = {"at": event.at, "author": event.author, "action": event.action,
+                "commit": event.commit[:10]}
+        if not event.changes:
+            out.append({**base, "field": "", "old": "", "new": ""})
+        for change in event.changes:
+            out.append({**base, "field": change.field,
+                        "old": _shown(change.old, width), "new": _shown(change.new, width)})
+    return out
+
+
+def _shown(value: Any, width: int | None) -> Any:
+    if value is None:
+        return ""
+    if width is None:
+        return value
+    return one_line(value, width)

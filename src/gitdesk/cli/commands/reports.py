@@ -1,0 +1,154 @@
+"""report and reindex."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from gitdesk import gitio
+from gitdesk.cli.common import date_option, desk_of, emit
+from gitdesk.domain.config import CONFIG_PATH, DeskConfig
+from gitdesk.domain.where import compile_where
+from gitdesk.errors import UsageError
+from gitdesk.index.tickets import opened
+from gitdesk.reports import compute, render
+from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
+from gitdesk.store.write import Desk, parse_time
+
+NAMES = (*compute.REPORTS, "weekly")
+
+
+def as_of_time(desk: Desk, text: str | None) -> datetime:
+    """A date or date-time, or a revision (its author time); default: now."""
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        if "-" not in text:  # an abbreviated hash like 20260730 is a revision, not a date
+            raise ValueError(text)
+        moment = parse_time(text)
+    except ValueError:
+        commit = gitio.rev_commit(desk.repo, text)
+        return datetime.fromtimestamp(commit.author.time, UTC)
+    return moment.replace(hour=23, minute=59, second=59) if len(text) == 10 else moment
+
+
+
+def _edges(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    if not text:
+        return default
+    try:
+        edges = tuple(int(x) for x in text.split(","))
+    except ValueError as exc:
+        raise UsageError(f"--buckets: {text!r} is not a list of days like 30,60,90") from exc
+    if list(edges) != sorted(set(edges)) or edges[0] <= 0:
+        raise UsageError("--buckets: give increasing positive day counts, e.g. 30,60,90")
+    return edges
+
+
+@click.command("report", epilog="""\b
+Examples:
+  gitdesk report summary
+  gitdesk report aging --as-of 2026-10-01 --format markdown
+  gitdesk report sla --type incident --format html -o sla.html
+  gitdesk report weekly --format markdown >> "$GITHUB_STEP_SUMMARY"
+  gitdesk report detail --field outage_minutes --sort -created --format csv""")
+@click.argument("name", type=click.Choice(NAMES))
+@click.option("--as-of", "as_of", metavar="DATE|REV", help="The desk as it was then "
+                                                           "(default: now).")
+@click.option("--from", "start", metavar="DATE", help="Only tickets opened on or after.")
+@click.option("--to", "end", metavar="DATE", help="Only tickets opened before.")
+@click.option("--type", "types", multiple=True, help="Only this ticket type (repeatable).")
+@click.option("--where", "where_expr", metavar="EXPR", help="Filter tickets (see list --help).")
+@click.option("--buckets", help="Day edges, e.g. 30,60,90 (aging) or 2,7,30,60.")
+@click.option("--field", "fields", multiple=True, help="detail: a custom field column.")
+@click.option("--sort", "sort_keys", multiple=True, help="detail: sort column ('-' descending).")
+@click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@click.pass_context
+def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
+           end: str | None, types: tuple[str, ...], where_expr: str | None,
+           buckets: str | None, fields: tuple[str, ...], sort_keys: tuple[str, ...],
+           fmt: str, output: Path | None) -> None:
+    """Reports computed from the git history (see the README for definitions)."""
+    desk = desk_of(ctx)
+    moment = as_of_time(desk, as_of)
+    keep = _keep(where_expr)
+    with opened(desk) as index:
+        snap, _progress = index.refresh_events()
+        config = snap.config
+        for type_name in types:
+            if type_name not in config.types:
+                raise UsageError(f"--type: unknown ticket type {type_name!r}",
+                                 hint=f"types: {', '.join(config.types)}")
+
+        wanted = None if where_expr is not None else \
+            (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
+        memo: dict[tuple[datetime, datetime | None], dict[str, Facts]] = {}
+
+        stamp = f"{snap.oid} {snap.blob_oid(CONFIG_PATH)}"
+
+        def source(when: datetime, since: datetime | None = None) -> dict[str, Facts]:
+            if (when, since) not in memo:
+                memo[when, since] = facts_as_of(index.db, desk.ref, config, when,
+                                                fields=wanted, stamp=stamp, since=since)
+            return memo[when, since]
+
+        result = _compute(name, config, source, moment, types=types, keep=keep,
+                          start=start, end=end, buckets=buckets, fields=fields,
+                          sort_keys=sort_keys)
+    result.definitions = list(DEFINITIONS)
+    override = snap.read(".gitdesk/templates/report.html")
+    overrides = {"report.html": override.decode("utf-8")} if override is not None else None
+    text = render.render(result, fmt, overrides=overrides)
+    if output is None:
+        emit(text if text.endswith("\n") else text + "\n")
+    else:
+        gitio.atomic_write(output, text.encode("utf-8"))
+        click.echo(f"wrote {output}", err=True)
+
+
+def _keep(where_expr: str | None) -> Callable[[Facts], bool] | None:
+    if where_expr is None:
+        return None
+    predicate = compile_where(where_expr)
+    return lambda t: predicate({"id": t.id, "type": t.type, **t.values})
+
+
+def _compute(name: str, config: DeskConfig, source: compute.Source, moment: datetime, *,
+             types: tuple[str, ...], keep: Callable[[Facts], bool] | None, start: str | None,
+             end: str | None, buckets: str | None, fields: tuple[str, ...],
+             sort_keys: tuple[str, ...]) -> compute.Report:
+    if name == "weekly":
+        if start or end:
+            raise UsageError("--from/--to do not apply to the weekly report",
+                             hint="use --as-of to choose the week's end")
+        return compute.weekly(config, source, moment, types, keep)
+    tickets = compute.scope(config, source, moment, types=types,
+                            created_from=date_option(start, "--from"),
+                            created_to=date_option(end, "--to"), keep=keep)
+    aging = name == "aging"
+    scope = compute.Scope(
+        config, moment, tickets,
+        aging_edges=_edges(buckets, compute.AGING_EDGES) if aging else compute.AGING_EDGES,
+        resolution_edges=compute.RESOLUTION_EDGES if aging
+        else _edges(buckets, compute.RESOLUTION_EDGES),
+        detail_fields=fields, sort=sort_keys)
+    return compute.REPORTS[name](scope)
+
+
+@click.command("reindex", epilog="Example:\n  gitdesk reindex")
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the SQLite index (.git/gitdesk/index.sqlite) from the git history."""
+    desk = desk_of(ctx)
+    with opened(desk) as index:
+        _snap, progress = index.rebuild()
+    click.echo(f"indexed {progress.commits} commit(s), {progress.events} event(s)", err=True)
+
+
+COMMANDS = [report, reindex]

@@ -1,0 +1,443 @@
+"""The demo desk: a scenario of gitdesk commands replayed with back-dated dates.
+
+The scenario is examples/repo/scenario.yaml (shipped in the wheel as
+templates/demo-scenario.yaml). Its format:
+
+```yaml
+start: {day: 60, time: "08:00"}   # the desk is initialised then, by `admin`
+admin: maria                      # a person id: the policy's admin
+people:                           # the policy's people; keys optional, role ignored
+  maria: {name: Maria Santos, email: maria.santos@example.org, role: IT service manager,
+          signing: true}          # gets an SSH key pair: can approve and reject
+groups:                           # the policy's groups; description, escalation optional
+  servers: {members: [sam, lena], manager: maria, escalation: [maria, ruth]}
+rules:                            # optional: the policy's approval rules
+  - name: normal changes go to the CAB
+    when: {type: change, change_type: normal}
+    require: [{group: cab, count: 1}]
+steps:                            # the story, in any order: the runner sorts by time
+  - {day: 58, time: "02:14", as: monitor, save: inc1,
+     run: 'open incident -s "Web server not rendering pages" --ci web01'}
+  - {day: 58, time: "07:40", as: hans, run: 'assign $inc1 sam --group servers'}
+  - {day: 31, as: carl, run: 'set $chg window={{day 27 22:00}}/1h'}
+background:                       # filler tickets, deterministic for a given seed
+  seed: 7
+  min_day: 2                      # opening days drawn from [min_day, max_day]
+  max_day: 57
+  tickets:
+    - as: hans
+      day: 3                      # optional: fixed instead of drawn (time likewise)
+      open: 'open request --request-type password-reset -s "Locked out"'
+      then:
+        - {after_days: 0, as: hans, run: 'assign $self amira'}
+        - {after_days: 2, as: amira, run: 'resolve $self --code fixed -m "Reset"'}
+```
+
+- The first commit writes the itil template's config with the scenario's
+  policy (people, groups, admin, rules): trust in the policy starts there.
+- `signing: true` gives a person an ed25519 SSH key pair, made with
+  ssh-keygen in PATH/.git/gitdesk/demo-keys/ID (never in HOME); its public
+  key goes into the person's `keys` in that first commit. Each of that
+  person's steps runs with git signing configured through the environment
+  only (GIT_CONFIG_COUNT/KEY/VALUE: gpg.format=ssh, user.signingkey=the key),
+  so `approve` and `reject` sign their commits as `git commit -S` would, and
+  no git config file is written.
+- `day` counts days before the demo's end; `time` is "HH:MM" (default 09:00),
+  UTC. Every step is run at that moment as that person: the GIT_AUTHOR_* and
+  GIT_COMMITTER_* variables carry the name, email and date, so every commit,
+  `created` stamp and note is back-dated as an import would do it.
+- `run` is a gitdesk command line (shell quoting; no `gitdesk`, no `--repo`).
+  `{{day N}}` in it becomes the date N days before the end (2026-11-20) and
+  `{{day N HH:MM}}` that moment (2026-11-20T22:00:00Z); N may be negative (the
+  future: change windows). Then, after splitting, `$name` anywhere in an
+  argument stands for the stdout of an earlier step saved with `save: name`
+  (for `open`, the new ID); `$$` is a literal `$`. A name used before it is
+  saved is an error.
+- Steps run in time order; steps at the same minute run in file order (steps
+  first, then background). The whole timeline ends at or before the end
+  (`--until`, default now): if a step of the last day lies after it, the
+  timeline moves back by whole days.
+- Background tickets: `open` runs at the drawn day and time (08:00-16:59) and
+  is saved as `$self`; `then` steps run `after_days` after the opening day
+  (never after the end), at their own `time` or, on the same day as the
+  ticket's previous step, 10-90 minutes after it (else 08:00-17:59). Days are
+  drawn for every item, so fixing one item's day moves no other.
+- The first failing step stops the build with the command's own error (the
+  desk built so far is left in place to look at). What a successful step
+  writes on stderr (hints, messages) is not shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitdesk import gitio
+from gitdesk.actions.init import GITATTRIBUTES, template_file
+from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH
+from gitdesk.errors import GitdeskError, UsageError
+from gitdesk.store.write import Change, Desk, Snapshot
+from gitdesk.verify.signing import ssh_public_key
+from gitdesk.yaml import roundtrip as yamlio
+
+SCENARIO_NAME = "demo-scenario.yaml"
+TEMPLATE = "itil"
+LATEST_MINUTE = 18 * 60 + 59  # drawn background times stay inside the working day
+_VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DATE = re.compile(r"\{\{\s*day\s+(-?\d+)(?:\s+(\S+))?\s*\}\}")
+
+
+def scenario_text() -> bytes:
+    packaged = resources.files("gitdesk").joinpath("templates", SCENARIO_NAME)
+    if packaged.is_file():
+        return packaged.read_bytes()
+    source = Path(__file__).resolve().parents[3] / "examples" / "repo" / "scenario.yaml"
+    if source.is_file():
+        return source.read_bytes()
+    raise GitdeskError("the demo scenario is missing from this installation",
+                       hint="reinstall gitdesk (pip install .)")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the scenario, placed on the timeline."""
+
+    day: int
+    minute: int
+    who: str
+    run: str
+    save: str | None
+    where: str  # e.g. "steps[3]" or "background.tickets[2].then[0]", for errors
+
+    def at(self, anchor: datetime) -> datetime:
+        return anchor - timedelta(days=self.day) + timedelta(minutes=self.minute)
+
+
+@contextlib.contextmanager
+def _as(person: dict[str, str], when: datetime, key: Path | None = None) -> Iterator[None]:
+    """The environment of one step: who (author and committer), when, and, for a
+    person with a demo key, git's signing settings (environment only)."""
+    stamp = f"{int(when.timestamp())} +0000"
+    env = {"GIT_AUTHOR_NAME": person["name"], "GIT_AUTHOR_EMAIL": person["email"],
+           "GIT_COMMITTER_NAME": person["name"], "GIT_COMMITTER_EMAIL": person["email"],
+           "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    if key is not None:
+        env.update(_signing_env(key))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _signing_env(key: Path) -> dict[str, str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n for SSH signing with key, after any the caller set."""
+    try:
+        base = max(0, int(os.environ.get("GIT_CONFIG_COUNT") or 0))
+    except ValueError:
+        base = 0
+    settings = [("gpg.format", "ssh"), ("user.signingkey", str(key))]
+    env = {"GIT_CONFIG_COUNT": str(base + len(settings))}
+    for n, (name, value) in enumerate(settings, start=base):
+        env[f"GIT_CONFIG_KEY_{n}"] = name
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
+
+
+def run_command(repo: Path, args: list[str]) -> str:
+    """Run one gitdesk command in-process; returns its stdout.
+
+    A failure raises GitdeskError carrying what the command wrote to stderr;
+    on success, stderr (messages, hints) is dropped.
+    """
+    from gitdesk.cli.root import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    failure: str | None = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            # Not standalone: click returns the exit code of ctx.exit(N) instead
+            # of raising, and raises usage errors instead of printing them.
+            code = cli.main(args=["--repo", str(repo), *args], prog_name="gitdesk",
+                            standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.ClickException as exc:
+            code, failure = exc.exit_code, exc.format_message()
+        except click.exceptions.Abort:
+            code, failure = 1, "aborted"
+    if (isinstance(code, int) and code != 0) or failure is not None:
+        said = err.getvalue().strip() or failure or f"exit {code}"
+        raise GitdeskError(f"gitdesk {shlex.join(args)}:\n{said}")
+    return out.getvalue()  # a step's messages and hints on stderr are not shown
+
+
+def load_scenario(text: bytes | None = None) -> dict[str, Any]:
+    data = yamlio.plain(yamlio.load(scenario_text() if text is None else text,
+                                    "scenario.yaml"))
+    if not isinstance(data, dict):
+        raise GitdeskError("scenario.yaml: expected a mapping")
+    for key in ("admin", "people", "groups", "start"):
+        if key not in data:
+            raise GitdeskError(f"scenario.yaml: {key!r} is missing")
+    people = data["people"]
+    for pid, person in people.items():
+        if not isinstance(person, dict) or not person.get("name") or not person.get("email"):
+            raise GitdeskError(f"scenario.yaml: people.{pid}: needs name and email")
+        if not isinstance(person.get("signing", False), bool):
+            raise GitdeskError(f"scenario.yaml: people.{pid}: signing must be true or false")
+    if data["admin"] not in people:
+        raise GitdeskError(f"scenario.yaml: admin {data['admin']!r} is not one of the people")
+    return data
+
+
+def build(path: Path, *, until: datetime | None = None,
+          scenario: dict[str, Any] | None = None) -> Desk:
+    """Build the demo desk at path (a new or empty directory); returns it."""
+    scenario = load_scenario() if scenario is None else scenario
+    end = (until or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    people: dict[str, dict[str, str]] = scenario["people"]
+    steps = plan(scenario)
+    for step in steps:
+        if step.who not in people:
+            raise GitdeskError(f"scenario.yaml: {step.where}: as: {step.who!r} is not one "
+                               "of the people")
+    start = _step(scenario["start"], "start", **{"as": scenario["admin"], "run": ""})
+    anchor = _anchor(end, [start, *steps])
+    early = [s for s in steps if s.at(anchor) < start.at(anchor)]
+    if early:
+        raise GitdeskError(f"scenario.yaml: {early[0].where} comes before start")
+    if path.exists() and any(path.iterdir()):
+        raise UsageError(f"{path} exists and is not empty", hint="give a new directory")
+    repo = gitio.init_repo(path, branch="main")
+    keys = _make_keys(repo, people)
+    with _as(people[scenario["admin"]], start.at(anchor)):
+        desk = _init(repo, scenario, keys)
+    saved: dict[str, str] = {}
+    for step in sorted(steps, key=lambda s: s.at(anchor)):
+        text = _dates(step.run, anchor, step)
+        args = [_substitute(arg, saved, step) for arg in shlex.split(text)]
+        signing_key = keys[step.who][0] if step.who in keys else None
+        with _as(people[step.who], step.at(anchor), signing_key):
+            try:
+                output = run_command(path, args)
+            except GitdeskError as exc:
+                raise GitdeskError(f"demo {step.where} (day {step.day}, as {step.who}) "
+                                   f"failed: {exc}") from exc
+        if step.save:
+            saved[step.save] = output.strip()
+    return desk
+
+
+def plan(scenario: dict[str, Any]) -> list[Step]:
+    """Every step of the scenario, steps first, then background (stable order)."""
+    steps = [_step(raw, f"steps[{i}]") for i, raw in enumerate(scenario.get("steps") or [])]
+    background = scenario.get("background")
+    if background:
+        steps += _background(background)
+    names = [s.save for s in steps if s.save]
+    doubles = sorted({n for n in names if names.count(n) > 1})
+    if doubles:
+        raise GitdeskError(f"scenario.yaml: saved more than once: {', '.join(doubles)}")
+    return steps
+
+
+def _step(raw: Any, where: str, **defaults: str) -> Step:
+    if not isinstance(raw, dict):
+        raise GitdeskError(f"scenario.yaml: {where}: expected a mapping")
+    values = {**defaults, **raw}
+    missing = [k for k in ("day", "as", "run") if k not in values]
+    if missing:
+        raise GitdeskError(f"scenario.yaml: {where}: {', '.join(missing)} missing")
+    return Step(day=int(values["day"]), minute=_minute(values.get("time", "09:00"), where),
+                who=str(values["as"]), run=str(values["run"]),
+                save=str(values["save"]) if values.get("save") else None, where=where)
+
+
+def _minute(text: Any, where: str) -> int:
+    match = _TIME.match(str(text))
+    if not match:
+        raise GitdeskError(f"scenario.yaml: {where}: time {text!r} is not HH:MM")
+    return int(match[1]) * 60 + int(match[2])
+
+
+def _anchor(end: datetime, steps: list[Step]) -> datetime:
+    """Midnight of the demo's last day: the latest step lies at or before end."""
+    anchor = end.replace(hour=0, minute=0)
+    latest = max(steps, key=lambda s: (-s.day, s.minute))
+    while latest.at(anchor) > end:
+        anchor -= timedelta(days=1)
+    return anchor
+
+
+def _dates(text: str, anchor: datetime, step: Step) -> str:
+    """{{day N}} -> the date N days before the end; {{day N HH:MM}} -> that moment."""
+    def value(match: re.Match[str]) -> str:
+        moment = anchor - timedelta(days=int(match[1]))
+        if match[2] is None:
+            return moment.date().isoformat()
+        moment += timedelta(minutes=_minute(match[2], step.where))
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _DATE.sub(value, text)
+
+
+def _substitute(arg: str, saved: dict[str, str], step: Step) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match[1]
+        if name == "$":
+            return "$"
+        if name not in saved:
+            raise GitdeskError(f"demo {step.where}: ${name} is not saved by an earlier step",
+                               hint=f"saved so far: {', '.join(saved) or 'none'}")
+        return saved[name]
+
+    return _VARIABLE.sub(value, arg)
+
+
+def _make_keys(repo: gitio.Repo, people: dict[str, Any]) -> dict[str, tuple[Path, str]]:
+    """An SSH key pair for each person with `signing: true`: {id: (private key, public)}.
+
+    The keys live in the repository's .git/gitdesk/demo-keys/, never in HOME.
+    """
+    folder = repo.state_dir / "demo-keys"
+    keys: dict[str, tuple[Path, str]] = {}
+    for pid, person in people.items():
+        if not person.get("signing"):
+            continue
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private = folder / pid
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+               f"{person['email']} (gitdesk demo)", "-f", str(private)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL,
+                                  check=False)
+        except FileNotFoundError as exc:
+            raise GitdeskError("the demo needs ssh-keygen to make its approvers' signing keys",
+                               hint="install openssh-client") from exc
+        public = ssh_public_key(str(private)) if proc.returncode == 0 else None
+        if public is None:
+            said = proc.stderr.decode("utf-8", "replace").strip()
+            raise GitdeskError(f"ssh-keygen could not make a key for {pid}: {said}")
+        keys[pid] = (private, public)
+    return keys
+
+
+def _init(repo: gitio.Repo, scenario: dict[str, Any],
+          keys: dict[str, tuple[Path, str]]) -> Desk:
+    """One first commit: the template's config with the scenario's policy.
+
+    Trust in .gitdesk/policy.yaml starts at its first commit, so the people,
+    groups, rules and the approvers' public keys are written there rather than
+    by a later commit (which an admin would have to sign).
+    """
+    desk = Desk(repo, gitio.resolve_ref(repo, None))
+    public = {pid: key for pid, (_private, key) in keys.items()}
+
+    def change(snap: Snapshot, *_: Any) -> Change:
+        result = Change(subject=f"Initialise desk ({TEMPLATE} template) with the demo's "
+                                "people and groups", action="init")
+        result.files[CONFIG_PATH] = template_file(TEMPLATE, "config.yaml")
+        result.files[POLICY_PATH] = yamlio.dump(_policy(scenario, public))
+        result.files[".gitattributes"] = GITATTRIBUTES.encode()
+        return result
+
+    desk.commit(change)
+    return desk
+
+
+def _policy(scenario: dict[str, Any], public: dict[str, str]) -> Any:
+    policy = yamlio.block_map({"version": 1})
+    policy["people"] = yamlio.block_map({
+        pid: yamlio.flow_map({"name": p["name"], "email": p["email"], "keys": yamlio.seq(
+            [*(p.get("keys") or []), *([public[pid]] if pid in public else [])])})
+        for pid, p in scenario["people"].items()})
+    groups = {}
+    for name, group in scenario["groups"].items():
+        entry: dict[str, Any] = {}
+        if group.get("description"):
+            entry["description"] = group["description"]
+        entry["members"] = yamlio.seq(group.get("members") or [])
+        if group.get("manager"):
+            entry["manager"] = group["manager"]
+        if group.get("escalation"):
+            entry["escalation"] = yamlio.seq(group["escalation"])
+        groups[name] = yamlio.flow_map(entry)
+    policy["groups"] = yamlio.block_map(groups)
+    policy["admins"] = yamlio.seq([scenario["admin"]])
+    policy["rules"] = yamlio.seq([_rule(rule) for rule in scenario.get("rules") or []])
+    return policy
+
+
+def _rule(rule: Any) -> Any:
+    """A rule laid out as in the template: `when` and `require` on one line each."""
+    if not isinstance(rule, dict):
+        return rule
+    out = yamlio.block_map()
+    for key, value in rule.items():
+        if key == "when" and isinstance(value, dict):
+            out[key] = yamlio.flow_map(value)
+        elif key == "require" and isinstance(value, list):
+            levels = yamlio.seq([yamlio.flow_map(v) if isinstance(v, dict) else v
+                                 for v in value])
+            levels.fa.set_flow_style()
+            out[key] = levels
+        else:
+            out[key] = value
+    return out
+
+
+def _background(spec: dict[str, Any]) -> list[Step]:
+    """Deterministic filler: each item opens a ticket and walks part of its life."""
+    rng = random.Random(spec.get("seed", 1))
+    low, high = int(spec.get("min_day", 1)), int(spec.get("max_day", 58))
+    steps: list[Step] = []
+    for n, item in enumerate(spec.get("tickets") or []):
+        where = f"background.tickets[{n}]"
+        if not isinstance(item, dict) or "open" not in item or "as" not in item:
+            raise GitdeskError(f"scenario.yaml: {where}: needs as and open")
+        # Draw for every item, fixed or not, so editing one item moves no other.
+        drawn_day, drawn_minute = rng.randint(low, high), rng.randint(8 * 60, 17 * 60 - 1)
+        day = int(item.get("day", drawn_day))
+        minute = _minute(item["time"], where) if "time" in item else drawn_minute
+        name = f"bg{n}"
+        steps.append(Step(day, minute, str(item["as"]), str(item["open"]), name, where))
+        for k, follow in enumerate(item.get("then") or []):
+            here = f"{where}.then[{k}]"
+            if not isinstance(follow, dict) or "run" not in follow or "as" not in follow:
+                raise GitdeskError(f"scenario.yaml: {here}: needs as and run")
+            gap, fresh = rng.randint(10, 90), rng.randint(8 * 60, LATEST_MINUTE - 60)
+            later = max(0, day - int(follow.get("after_days", 0)))
+            if later > day:
+                raise GitdeskError(f"scenario.yaml: {here}: after_days must not be negative")
+            if "time" in follow:
+                at = _minute(follow["time"], here)
+            elif later == day:
+                at = max(minute, min(minute + gap, LATEST_MINUTE))
+            else:
+                at = fresh
+            if (later, -at) > (day, -minute):
+                raise GitdeskError(f"scenario.yaml: {here}: comes before the step it follows")
+            day, minute = later, at
+            run = re.sub(r"\$self\b", f"${name}", str(follow["run"]))
+            steps.append(Step(day, minute, str(follow["as"]), run, None, here))
+    return steps

@@ -1,0 +1,77 @@
+"""Human views of tickets: the `show` text form and list columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitdesk.cli.output import cell
+
+LIST_COLUMNS = ("id", "status", "priority", "assignee", "group", "ci", "summary")
+HEADER_FIELDS = (
+    ("type", "type"), ("status", "status"), ("priority", "priority"), ("impact", "impact"),
+    ("urgency", "urgency"), ("severity", "severity"), ("major", "major incident"),
+    ("request_type", "request type"), ("change_type", "change type"), ("risk", "risk"),
+    ("category", "category"), ("subcategory", "subcategory"), ("ci", "CI"), ("cis", "CIs"),
+    ("services", "services"), ("assignee", "assignee"), ("group", "group"),
+    ("submitter", "submitter"), ("created", "created"), ("due", "due"),
+    ("pending_reason", "pending reason"), ("resolution_code", "resolution code"),
+    ("known_error", "known error"),
+)
+TEXT_FIELDS = (
+    ("description", "Description"), ("solution", "Solution"), ("symptom", "Symptom"),
+    ("root_cause", "Root cause"), ("workaround", "Workaround"),
+    ("implementation_plan", "Implementation plan"), ("backout_plan", "Back-out plan"),
+    ("test_plan", "Test plan"),
+)
+
+
+def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -> str:
+    lines = [f"{data['id']}  {data['summary']}", ""]
+    width = max(len(label) for label in
+                [*(label for _, label in HEADER_FIELDS), *(captions or {}).values()])
+    for key, label in HEADER_FIELDS:
+        if data.get(key) not in (None, "", []):
+            lines.append(f"  {label:<{width}}  {cell(data[key])}")
+    window = data.get("window")
+    if window:
+        lines.append(f"  {'window':<{width}}  {window.get('start')} → {window.get('end')}")
+    escalation = data.get("escalation")
+    if escalation:
+        lines.append(f"  {'escalation':<{width}}  level {escalation.get('level', 0)}"
+                     + (f", manager {escalation['manager']}" if escalation.get("manager") else ""))
+    for key, value in sorted((data.get("fields") or {}).items()):
+        label = (captions or {}).get(key, key)
+        lines.append(f"  {label:<{width}}  {cell(value)}")
+    for key, title in TEXT_FIELDS:
+        if data.get(key):
+            lines += ["", f"{title}:", *(f"  {line}" for line in str(data[key]).splitlines())]
+    if data.get("links"):
+        lines += ["", "Links:"]
+        lines += [f"  {link['rel']:<14} {link['id']}" for link in data["links"]]
+    trail = [e for e in data.get("events") or [] if str(e.get("kind", "")).endswith("escalation")]
+    if trail:
+        lines += ["", "Escalations:"]
+        for event in trail:
+            if event["kind"] == "functional-escalation":
+                what = f"to group {event.get('to')} (from {event.get('from') or 'none'})"
+            else:
+                what = f"level {event.get('level')} to {event.get('to')}"
+            lines.append(f"  {event['at']}  {event['by']}: {what}: {event.get('text', '')}")
+    if data.get("notes"):
+        lines += ["", "Notes:"]
+        for note in data["notes"]:
+            tag = " (internal)" if note.get("internal") else ""
+            text = str(note.get("text", "")).splitlines() or [""]
+            lines.append(f"  {note['at']}  {note['by']}{tag}: {text[0]}")
+            lines += [f"      {more}" for more in text[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def flat_record(data: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    record = {}
+    for column in columns:
+        if column.startswith("fields."):
+            record[column] = (data.get("fields") or {}).get(column[7:])
+        else:
+            record[column] = data.get(column)
+    return record

@@ -1,0 +1,1 @@
+"""Importers of other service desks' data as desk history."""

@@ -1,0 +1,1 @@
+"""The ServiceNow incident event log importer."""

@@ -1,0 +1,1 @@
+"""The SQLite index derived from the desk's history."""

@@ -1,0 +1,378 @@
+"""The event half of the index: one row per field change, read from git history.
+
+Commits are walked from the last one indexed to the branch tip (oldest
+first); each changed ticket blob is compared with the version before it. A
+merge contributes only what differs from every parent (the rest was indexed
+with the commits it merged). If the last indexed commit is no longer an
+ancestor of the tip (a force-push, a rebase), the events are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import pygit2
+
+from gitdesk import gitio
+from gitdesk.errors import GitdeskError
+from gitdesk.store.write import Desk
+from gitdesk.yaml import reader as fastyaml
+from gitdesk.yaml import roundtrip as yamlio
+
+DDL = """
+CREATE TABLE IF NOT EXISTS events(
+    ref TEXT NOT NULL, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, time INTEGER NOT NULL,
+    author TEXT, email TEXT, action TEXT, ticket TEXT NOT NULL, type TEXT,
+    field TEXT NOT NULL, old, new);
+CREATE INDEX IF NOT EXISTS events_ticket ON events(ref, ticket, seq);
+CREATE INDEX IF NOT EXISTS events_field ON events(ref, field, time);
+"""
+# The last version parsed of each path, (blob id, data): a cold build of the
+# tickets table reuses them instead of reading and parsing every file again.
+Latest: TypeAlias = dict[str, tuple[str, dict[str, Any] | None]]
+LIST_KEYS = ("notes", "approvals", "events", "links", "fields")
+_CACHE_SIZE = 50_000
+
+
+def text(value: Any) -> str | int | float | None:
+    """A value as stored in the events table: numbers stay numbers (SQLite keeps
+    their type), lists and mappings are JSON, everything else text."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+_LISTS = frozenset(LIST_KEYS)
+_MISSING = object()
+
+
+def field_changes(old: dict[str, Any] | None, new: dict[str, Any], *,
+                  one_row: bool = True) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for one ticket version against the one before it.
+
+    A new ticket gives an "opened" row (its first status) and its first values:
+    with `one_row`, as one "initial" row whose value is a mapping of each field
+    to what its own row would hold (reports read it with SQLite's json_each);
+    else one row per field."""
+    if old is None:
+        first: list[tuple[str, Any, Any]] = [("opened", None, new.get("status"))]
+        values = [(key, value) for key, value in new.items()
+                  if key not in _LISTS and value is not None]
+        values += [(f"fields.{k}", v) for k, v in (new.get("fields") or {}).items()
+                   if v is not None]
+        if not one_row:
+            return first + [(key, None, value) for key, value in values]
+        if values:
+            first.append(("initial", None, {key: text(value) for key, value in values}))
+        return first
+    changes: list[tuple[str, Any, Any]] = []
+    # values read by fastyaml.loads_shared are the same object when their line is
+    # unchanged: `is` settles most keys before `==` is needed
+    for key, after in new.items():
+        before = old.get(key, _MISSING)
+        if before is after or key in _LISTS:
+            continue
+        if before is _MISSING:
+            if after is not None:
+                changes.append((key, None, after))
+        elif before != after:
+            changes.append((key, before, after))
+    for key, before in old.items():
+        if key not in new and key not in _LISTS and before is not None:
+            changes.append((key, before, None))
+    before_fields, after_fields = old.get("fields") or {}, new.get("fields") or {}
+    if before_fields is not after_fields:
+        for key in dict.fromkeys([*after_fields, *before_fields]):
+            if before_fields.get(key) != after_fields.get(key):
+                changes.append((f"fields.{key}", before_fields.get(key), after_fields.get(key)))
+    for key, label in (("notes", "note"), ("approvals", "approval"), ("events", "event")):
+        items, seen = new.get(key) or [], len(old.get(key) or [])
+        for item in items[seen:]:
+            detail = item.get("text") if key == "notes" else \
+                f"{item.get('by')} {item.get('decision') or item.get('kind')}"
+            changes.append((label, None, detail))
+    if old.get("links") is not new.get("links"):
+        old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
+        new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
+        changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
+        changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
+    return changes
+
+
+def merge_changes(changes: list[tuple[str, Any, Any]], new: dict[str, Any],
+                  others: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """Of a merge's changes against its first parent, those no other parent had:
+    what the other parents brought was indexed with the commits that made it."""
+    kept = []
+    for field, before, after in changes:
+        if field == "opened":
+            if others:
+                continue
+        elif field in ("note", "approval", "event", "link"):
+            if after is not None and any(_has_item(o, field, after) for o in others):
+                continue
+        elif any(_get(o, field) == _get(new, field) for o in others):
+            continue
+        kept.append((field, before, after))
+    return kept
+
+
+def _get(data: dict[str, Any], field: str) -> Any:
+    if field.startswith("fields."):
+        return (data.get("fields") or {}).get(field[7:])
+    return data.get(field)
+
+
+def _has_item(data: dict[str, Any], field: str, detail: Any) -> bool:
+    """Whether a parent already holds the note, approval, event or link `detail`."""
+    if field == "link":
+        return detail in {f"{x.get('rel')} {x.get('id')}" for x in data.get("links") or []}
+    key = {"note": "notes", "approval": "approvals", "event": "events"}[field]
+    for item in data.get(key) or []:
+        described = item.get("text") if field == "note" else \
+            f"{item.get('by')} {item.get('decision') or item.get('kind')}"
+        if described == detail:
+            return True
+    return False
+
+
+class _Blobs:
+    """Parsed ticket versions by blob id (each version is parsed once)."""
+
+    def __init__(self, repo: gitio.Repo, latest: Latest | None = None) -> None:
+        self.repo = repo
+        self.cache: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
+        self.memo = fastyaml.Memo()
+        self.latest = latest
+
+    def get(self, oid: str | None, path: str) -> dict[str, Any] | None:
+        if oid is None:
+            return None
+        if oid in self.cache:
+            self.cache.move_to_end(oid)
+            return self.cache[oid]
+        data = parse_blob(gitio.blob_data(self.repo, oid), path, self.memo)
+        self.cache[oid] = data
+        if self.latest is not None:
+            self.latest[path] = (oid, data)
+        if len(self.cache) > _CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return data
+
+
+def parse_blob(data: bytes, path: str, memo: fastyaml.Memo | None = None
+               ) -> dict[str, Any] | None:
+    """A ticket version as plain data: the fast reader, else the full parser. With
+    a memo, values are shared with other versions (see fastyaml.loads_shared)."""
+    try:
+        text_value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fast = fastyaml.loads(text_value) if memo is None else \
+        fastyaml.loads_shared(text_value, memo)
+    if fast is not None:
+        return fast
+    try:
+        loaded = yamlio.plain(yamlio.load(text_value, path))
+    except GitdeskError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+@dataclass
+class Progress:
+    commits: int = 0
+    events: int = 0
+
+
+_INDEXES = ("events_ticket", "events_field")
+
+
+def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
+           last: str | None, latest: Latest | None = None) -> tuple[str, Progress]:
+    """Index the commits after `last` up to `tip`; returns the new `last`. Fills
+    `latest` (if given) with the last version parsed of each path."""
+    repo, ref = desk.repo, desk.ref
+    progress = Progress()
+    if tip is None:
+        _forget(db, ref)
+        return "", progress
+    if last and not _ancestor(repo, last, str(tip.id)):
+        last = None  # history was rewritten
+    if not last:
+        # a build from scratch: one sort per index at the end is about twice as
+        # fast as keeping them up to date row by row (and so is the delete)
+        for name in _INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+        _forget(db, ref)
+    row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
+    progress = _walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
+                    (row[0] or 0) if last else 0, latest)
+    for statement in DDL.split(";"):
+        if "CREATE INDEX" in statement:
+            db.execute(statement)
+    return str(tip.id), progress
+
+
+def _walk(db: sqlite3.Connection, repo: gitio.Repo, ref: str, revisions: str, seq: int,
+         latest: Latest | None = None) -> Progress:
+    """Insert the events of `revisions`, oldest first, numbering commits after `seq`."""
+    progress = Progress()
+    blobs = _Blobs(repo, latest)
+    batch: list[tuple[Any, ...]] = []
+    for entry in log(repo, revisions):
+        seq += 1
+        progress.commits += 1
+        if len(entry.parents) > 1:
+            commit = repo.git.get(entry.commit)
+            assert isinstance(commit, pygit2.Commit)
+            batch += _commit_events(repo, blobs, ref, seq, commit)
+        else:
+            batch += _raw_events(blobs, ref, seq, entry)
+        if len(batch) > 5000:
+            db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            progress.events += len(batch)
+            batch = []
+    db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+    progress.events += len(batch)
+    return progress
+
+
+def generation(db: sqlite3.Connection, ref: str) -> int:
+    """How many times the events of `ref` were dropped and rebuilt: what was
+    derived from them at another generation cannot be brought up to date by
+    looking at newer rows only."""
+    row = db.execute("SELECT value FROM meta WHERE key=?", (f"generation:{ref}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _forget(db: sqlite3.Connection, ref: str) -> None:
+    if db.execute("SELECT 1 FROM events WHERE ref!=? LIMIT 1", (ref,)).fetchone() is None:
+        db.execute("DELETE FROM events")  # the only ref: SQLite drops the table's pages at once
+    else:
+        db.execute("DELETE FROM events WHERE ref=?", (ref,))
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+               (f"generation:{ref}", str(generation(db, ref) + 1)))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of `git log --raw`: who, when, and the ticket blobs it changed."""
+
+    commit: str
+    parents: tuple[str, ...]
+    time: int
+    author: str
+    email: str
+    action: str
+    changes: tuple[tuple[str, str | None, str | None], ...]  # (path, old blob, new blob)
+
+
+_LOG_FORMAT = ("%x01%H%x02%P%x02%at%x02%an%x02%ae%x02"
+               "%(trailers:key=Gitdesk-Action,valueonly,separator=)")
+_ZERO = "0" * 40
+
+
+def log(repo: gitio.Repo, revisions: str) -> Iterator[LogEntry]:
+    """Commits oldest first with their changed files, from one `git log --raw`: the
+    history walk is git's hot loop, not Python's (DESIGN section 3)."""
+    for record in gitio.stream_git(
+            repo, ["log", "--reverse", "--topo-order", "--no-renames", "--raw", "-z",
+                   "--no-abbrev", f"--format={_LOG_FORMAT}", revisions], b"\x01"):
+        header, _, raw = record.partition(b"\0")
+        commit, parents, at, author, email, action = \
+            header.decode("utf-8", "replace").split("\x02")
+        fields = raw.lstrip(b"\n").split(b"\0")
+        changes = []
+        for i in range(0, len(fields) - 1, 2):
+            meta, path = fields[i].decode(), fields[i + 1].decode("utf-8", "replace")
+            if not meta.startswith(":") or not path.startswith("tickets/"):
+                continue
+            _old_mode, _new_mode, old, new, _status = meta[1:].split(" ")
+            changes.append((path, None if old == _ZERO else old, None if new == _ZERO else new))
+        yield LogEntry(commit, tuple(parents.split()), int(at), author, email,
+                       action.strip(), tuple(changes))
+
+
+def _raw_events(blobs: _Blobs, ref: str, seq: int, entry: LogEntry) -> list[tuple[Any, ...]]:
+    rows = []
+    for path, old_oid, new_oid in entry.changes:
+        if not path.endswith(".yaml") or new_oid is None:
+            continue
+        new = blobs.get(new_oid, path)
+        if new is None:
+            continue
+        ticket = str(new.get("id") or path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+        for field, before, after in field_changes(blobs.get(old_oid, path), new):
+            rows.append((ref, seq, entry.commit, entry.time, entry.author, entry.email,
+                         entry.action or "edit", ticket, new.get("type"), field, text(before),
+                         text(after)))
+    return rows
+
+
+def _ancestor(repo: gitio.Repo, old: str, tip: str) -> bool:
+    if old == tip:
+        return True
+    try:
+        return bool(repo.git.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=old)))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
+                   commit: pygit2.Commit) -> list[tuple[Any, ...]]:
+    parents = list(commit.parents)
+    base = parents[0].tree if parents else None
+    old_tickets = _tickets_tree(repo, base)
+    new_tickets = _tickets_tree(repo, commit.tree)
+    others = [_tickets_tree(repo, p.tree) for p in parents[1:]]
+    action = _trailer(commit.message, "Gitdesk-Action") or ("merge" if others else "edit")
+    rows = []
+    for path, old_oid, new_oid in gitio.changed_blobs(repo, old_tickets, new_tickets, "tickets"):
+        if not path.endswith(".yaml") or new_oid is None:
+            continue
+        if any(_blob_at(repo, o, path[len("tickets/"):]) == new_oid for o in others):
+            continue  # merged unchanged: indexed with the commit that made it
+        new = blobs.get(new_oid, path)
+        if new is None:
+            continue
+        old = blobs.get(old_oid, path)
+        ticket = str(new.get("id") or path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+        changes = field_changes(old, new, one_row=False)  # merges compare field by field
+        if others:
+            theirs = [blobs.get(_blob_at(repo, o, path[len("tickets/"):]), path) for o in others]
+            changes = merge_changes(changes, new, [t for t in theirs if t is not None])
+        for field, before, after in changes:
+            rows.append((ref, seq, str(commit.id), commit.author.time, commit.author.name,
+                         commit.author.email, action, ticket, new.get("type"), field,
+                         text(before), text(after)))
+    return rows
+
+
+def _blob_at(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> str | None:
+    obj = gitio.entry(repo, tree, path)
+    return str(obj.id) if obj is not None else None
+
+
+def _tickets_tree(repo: gitio.Repo, tree: pygit2.Tree | None) -> pygit2.Tree | None:
+    obj = gitio.entry(repo, tree, "tickets")
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def _trailer(message: str, key: str) -> str | None:
+    for line in reversed(message.splitlines()):
+        if line.startswith(f"{key}: "):
+            return line[len(key) + 2:].strip()
+    return None

@@ -1,0 +1,1 @@
+"""Reading a desk at a revision and writing actions as commits."""

@@ -1,0 +1,1 @@
+"""The guard: per-file rules, the commit verifier, trust, signing, hooks."""

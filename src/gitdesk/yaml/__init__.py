@@ -1,0 +1,1 @@
+"""The YAML codecs: round-trip (ruamel), the fast reader, the bulk emitter."""
