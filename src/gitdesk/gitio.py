@@ -22,9 +22,13 @@ from typing import IO
 
 import pygit2
 
+from gitdesk.domain.clock import Identity
 from gitdesk.errors import Conflict, GitdeskError, NotFound
 
 ZERO_OID = "0" * 40
+# The object types the rest of gitdesk may name (it never imports pygit2 itself).
+Commit = pygit2.Commit
+Tree = pygit2.Tree
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
 
@@ -49,15 +53,8 @@ class Repo:
         return self.git_dir / "gitdesk"
 
 
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    email: str
-    time: int
-    offset: int  # minutes east of UTC
-
-    def signature(self) -> pygit2.Signature:
-        return pygit2.Signature(self.name, self.email, self.time, self.offset)
+def _signature(ident: Identity) -> pygit2.Signature:
+    return pygit2.Signature(ident.name, ident.email, ident.time, ident.offset)
 
 
 def open_repo(path: str | os.PathLike[str] | None) -> Repo:
@@ -165,6 +162,45 @@ def _drain(pipe: IO[bytes], chunks: queue.Queue[bytes]) -> None:
         chunks.put(b"")
 
 
+class Feeder:
+    """A git process that reads a stream on its stdin (fast-import); its messages are
+    kept in a temporary file for the error that names them."""
+
+    def __init__(self, repo: Repo, args: list[str]) -> None:
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        self._proc = subprocess.Popen(
+            ["git", "--git-dir", os.fspath(repo.git_dir), *args], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=self._errors, bufsize=1 << 20)
+        assert self._proc.stdin is not None
+        self._stdin: IO[bytes] = self._proc.stdin
+
+    def write(self, data: bytes) -> None:
+        """Raises BrokenPipeError when git has stopped reading."""
+        self._stdin.write(data)
+
+    def close(self) -> int:
+        """Close git's input and wait for it; its exit code."""
+        with contextlib.suppress(BrokenPipeError):
+            self._stdin.close()
+        return self._proc.wait()
+
+    def kill(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def messages(self) -> str:
+        """The end of what git wrote on stderr (the file is closed afterwards)."""
+        if self._errors.closed:
+            return "no message"
+        self._errors.seek(0)
+        text = self._errors.read().decode("utf-8", "replace").strip()[-2000:]
+        return text or "no message"
+
+    def release(self) -> None:
+        self._errors.close()
+
+
 def config(repo: Repo) -> dict[str, str]:
     """git's effective configuration (system, global, local, env), read once."""
     if repo._config is None:
@@ -242,6 +278,48 @@ def rev_commit(repo: Repo, rev: str) -> pygit2.Commit:
     return commit
 
 
+def commit_at(repo: Repo, oid: str) -> pygit2.Commit | None:
+    """The commit with this id, or None if there is none (or it is another object)."""
+    try:
+        obj = repo.git.get(oid)
+    except (ValueError, pygit2.GitError):
+        return None
+    return obj if isinstance(obj, pygit2.Commit) else None
+
+
+def get_commit(repo: Repo, oid: str) -> pygit2.Commit:
+    """The commit with this id; NotFound if there is none."""
+    commit = commit_at(repo, oid)
+    if commit is None:
+        raise NotFound(f"no commit {oid}")
+    return commit
+
+
+def descends_from(repo: Repo, tip: str, old: str) -> bool:
+    """Whether `old` is `tip` or one of its ancestors."""
+    if old == tip:
+        return True
+    try:
+        return bool(repo.git.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=old)))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def ref_target(repo: Repo, ref: str) -> str | None:
+    """The commit a reference points at (symbolic references resolved), or None."""
+    try:
+        reference = repo.git.references.get(ref)
+        return str(reference.resolve().target) if reference is not None else None
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+
+
+def subtree(repo: Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Tree | None:
+    """The directory at path as a tree, or None if it is missing or not a directory."""
+    obj = entry(repo, tree, path)
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
 def entry(repo: Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
     if tree is None:
         return None
@@ -313,7 +391,7 @@ def create_commit(repo: Repo, *, tree: str, parents: list[str], author: Identity
                   committer: Identity, message: str, signature: str | None = None) -> str:
     """Write a commit object (no ref moves). With signature, the commit is signed."""
     if signature is None:
-        oid = repo.git.create_commit(None, author.signature(), committer.signature(), message,
+        oid = repo.git.create_commit(None, _signature(author), _signature(committer), message,
                                      pygit2.Oid(hex=tree), [pygit2.Oid(hex=p) for p in parents])
         return str(oid)
     content = commit_content(repo, tree=tree, parents=parents, author=author,

@@ -17,10 +17,11 @@ from gitdesk.domain.approvals import (
     shortfalls,
 )
 from gitdesk.domain.catalog import Level
+from gitdesk.domain.clock import Identity, iso
 from gitdesk.domain.config import DeskConfig, Policy, Workflow
 from gitdesk.domain.model import Note, Ticket, ticket_path
 from gitdesk.errors import GitdeskError, RuleViolation
-from gitdesk.store.write import Change, Desk, Snapshot, Written, iso
+from gitdesk.store.write import Change, Desk, Snapshot, Written
 from gitdesk.verify.signing import SigningKey
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -45,7 +46,7 @@ def decide(desk: Desk, query: str, *, approve: bool, comment: str | None) -> Wri
         raise GitdeskError("approving needs a signing key, and git has none configured",
                            hint=SETUP_HINT)
 
-    def build(snap: Snapshot, now: datetime, ident: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, ident: Identity) -> Change:
         ticket = snap.ticket(query)
         config, policy = snap.config, snap.policy
         person = policy.person_by_email(ident.email)
@@ -162,13 +163,13 @@ def _trusted_entries(desk: Desk, path: str, count: int) -> dict[int, bool]:
     result: dict[int, bool] = {}
     seen = 0
     for oid in out.decode().split():
-        commit = desk.repo.git.get(oid)
-        data = gitio.read_blob(desk.repo, getattr(commit, "tree", None), path)
+        commit = gitio.get_commit(desk.repo, oid)
+        data = gitio.read_blob(desk.repo, commit.tree, path)
         if data is None:
             continue
         now_count = len(yamlio.load(data, path).get("approvals") or [])
         if now_count > seen:
-            ok = not [v for v in verify_commit(desk.repo, commit)  # type: ignore[arg-type]
+            ok = not [v for v in verify_commit(desk.repo, commit)
                       if v.rule in ("signature", "approver", "approval")]
             for i in range(seen, now_count):
                 result[i] = ok

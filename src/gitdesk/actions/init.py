@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from gitdesk import gitio
+from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH
 from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.store.write import Change, Desk, Snapshot, Written
@@ -22,13 +23,13 @@ def template_file(template: str, name: str) -> bytes:
     return resources.files("gitdesk").joinpath("templates", template, name).read_bytes()
 
 
-def person_id(ident: gitio.Identity) -> str:
+def person_id(ident: Identity) -> str:
     local = ident.email.partition("@")[0] or ident.name
     slug = re.sub(r"[^A-Za-z0-9_.+-]+", "-", local).strip("-.").lower()
     return slug or "admin"
 
 
-def policy_for(template: str, ident: gitio.Identity, keys: list[str]) -> bytes:
+def policy_for(template: str, ident: Identity, keys: list[str]) -> bytes:
     """The template's policy with the person running init as its first admin."""
     data = yamlio.load(template_file(template, "policy.yaml"), POLICY_PATH)
     pid = person_id(ident)
@@ -59,7 +60,7 @@ def init_desk(path: Path, *, template: str = "itil", bare: bool = False,
     if snap.read(CONFIG_PATH) is not None:
         raise GitdeskError(f"{path} is already a desk ({CONFIG_PATH} exists on {desk.branch})")
 
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         change = Change(subject=f"Initialise desk ({template} template)", action="init")
         change.files[CONFIG_PATH] = template_file(template, "config.yaml")
         keys, key_files = signing_keys(desk.repo, author.email)

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from gitdesk.actions.tickets import edit
 from gitdesk.domain import incident
+from gitdesk.domain.clock import iso
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written, iso
+from gitdesk.store.write import Change, Desk, Snapshot, Written
 from gitdesk.yaml import roundtrip as yamlio
 
 

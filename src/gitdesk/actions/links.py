@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gitdesk import gitio
+from gitdesk.domain.clock import Identity
 from gitdesk.domain.model import Link, Ticket
 from gitdesk.errors import RuleViolation, UsageError
 from gitdesk.store.write import Change, Desk, Snapshot, Written
 
 
 def link(desk: Desk, query: str, rel: str, other: str, *, remove: bool = False) -> Written:
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         ticket = snap.ticket(query)
         verb = "unlink" if remove else "link"
         change = Change(subject="", action=verb)

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 from gitdesk import gitio
+from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import POLICY_PATH
 from gitdesk.errors import GitdeskError, RuleViolation, UsageError
 from gitdesk.store.write import Change, Desk, Snapshot, Written
@@ -25,7 +26,7 @@ def add_person(desk: Desk, person: str, *, name: str, email: str | None,
     if not _ID.match(person):
         raise UsageError(f"{person!r} is not a valid person id (letters, digits, . _ @ + -)")
 
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         policy = snap.policy
         if person in policy.people:
             raise RuleViolation(f"{person} is already a person of the policy")

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gitdesk import gitio
 from gitdesk.actions.links import add_link
 from gitdesk.domain import change as changes
 from gitdesk.domain import ids, problem
 from gitdesk.domain import request as requests
+from gitdesk.domain.clock import Identity, iso, parse_time
 from gitdesk.domain.config import DeskConfig, TicketType
 from gitdesk.domain.model import Note, Ticket, new_ticket, ticket_path
 from gitdesk.domain.workflow import check_choice, derive_priority, due_time
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written, iso, parse_time
+from gitdesk.store.write import Change, Desk, Snapshot, Written
 from gitdesk.yaml import roundtrip as yamlio
 
 SETTABLE = ("summary", "description", "impact", "urgency", "priority", "severity", "major",
@@ -28,7 +28,7 @@ FLAGS = {"impact": "--impact", "urgency": "--urgency", "priority": "--priority",
          "severity": "--severity"}
 
 
-def actor(snap: Snapshot, author: gitio.Identity) -> str:
+def actor(snap: Snapshot, author: Identity) -> str:
     """The policy person id of the author (by email), else git's author name."""
     try:
         person = snap.policy.person_by_email(author.email)
@@ -61,7 +61,7 @@ class OpenRequest:
 
 
 def open_ticket(desk: Desk, request: OpenRequest) -> Written:
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         config = snap.config
         ticket_type = config.types.get(request.type_name)
         if ticket_type is None:
@@ -177,7 +177,7 @@ def _mint(snap: Snapshot, prefix: str, type_name: str, now: datetime) -> tuple[s
 def edit(desk: Desk, query: str, verb: str,
           apply: Any) -> Written:
     """Load one ticket at the tip, let apply() change it, commit it."""
-    def build(snap: Snapshot, now: datetime, author: gitio.Identity) -> Change:
+    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         ticket = snap.ticket(query)
         change = Change(subject="", action=verb)
         subject = apply(snap, ticket, now, actor(snap, author), change)

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gitdesk.actions.tickets import edit
+from gitdesk.domain.clock import iso
 from gitdesk.domain.config import DeskConfig
 from gitdesk.domain.incident import resolve_children
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.domain.workflow import check_choice, check_move, target_state
 from gitdesk.errors import RuleViolation
-from gitdesk.store.write import Change, Desk, Snapshot, Written, iso
+from gitdesk.store.write import Change, Desk, Snapshot, Written
 
 
 @dataclass(frozen=True)

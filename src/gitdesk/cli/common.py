@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
+from gitdesk.domain.clock import parse_time
 from gitdesk.errors import GitdeskError, UsageError
-from gitdesk.store.write import Desk, parse_time
+from gitdesk.store.write import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -75,7 +75,6 @@ import os
 import random
 import re
 import shlex
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -90,7 +89,7 @@ from gitdesk.actions.init import GITATTRIBUTES, template_file
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH
 from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.store.write import Change, Desk, Snapshot
-from gitdesk.verify.signing import ssh_public_key
+from gitdesk.verify.signing import generate_ssh_key
 from gitdesk.yaml import roundtrip as yamlio
 
 SCENARIO_NAME = "demo-scenario.yaml"
@@ -326,18 +325,7 @@ def _make_keys(repo: gitio.Repo, people: dict[str, Any]) -> dict[str, tuple[Path
             continue
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         private = folder / pid
-        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-               f"{person['email']} (gitdesk demo)", "-f", str(private)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL,
-                                  check=False)
-        except FileNotFoundError as exc:
-            raise GitdeskError("the demo needs ssh-keygen to make its approvers' signing keys",
-                               hint="install openssh-client") from exc
-        public = ssh_public_key(str(private)) if proc.returncode == 0 else None
-        if public is None:
-            said = proc.stderr.decode("utf-8", "replace").strip()
-            raise GitdeskError(f"ssh-keygen could not make a key for {pid}: {said}")
+        public = generate_ssh_key(private, f"{person['email']} (gitdesk demo)", pid)
         keys[pid] = (private, public)
     return keys
 

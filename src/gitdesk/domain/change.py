@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gitdesk.domain.clock import iso, parse_time
 from gitdesk.domain.config import DeskConfig, parse_duration
 from gitdesk.errors import UsageError
 from gitdesk.yaml import roundtrip as yamlio
@@ -17,8 +18,6 @@ FINAL = ("closed", "cancelled")
 
 def parse_window(text: str) -> dict[str, str]:
     """START/END or START/DURATION (e.g. 2026-12-01T22:00Z/2h) as {start, end}."""
-    from gitdesk.store.write import iso, parse_time
-
     start_text, sep, end_text = text.partition("/")
     if not sep:
         raise UsageError(f"window: {text!r} is not START/END",
@@ -192,8 +191,6 @@ def ics(items: list[Scheduled], *, stamp: str) -> str:
 
 
 def _ics_time(text: str) -> str:
-    from gitdesk.store.write import parse_time
-
     return parse_time(text).strftime("%Y%m%dT%H%M%SZ")
 
 

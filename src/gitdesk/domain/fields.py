@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from gitdesk.domain.clock import iso
 from gitdesk.errors import UsageError
 
 FORMATS = ("text", "number", "date", "datetime", "list", "user", "bool")
@@ -85,8 +86,6 @@ def _datetime(field: CustomField, text: str, people: tuple[str, ...]) -> Value:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not a date-time like 2026-11-25T16:00:00Z") from None
-    from gitdesk.store.write import iso
-
     return iso(moment) if moment.tzinfo else iso(moment.replace(tzinfo=None).astimezone())
 
 

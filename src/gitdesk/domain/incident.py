@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gitdesk.domain.clock import iso
 from gitdesk.domain.config import Policy
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.domain.query import category_of
 from gitdesk.domain.workflow import check_move
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Snapshot, iso
+from gitdesk.store.write import Change, Snapshot
 from gitdesk.yaml import roundtrip as yamlio
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gitdesk.domain.clock import iso, parse_time
 from gitdesk.domain.config import DeskConfig
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.domain.query import category_of
-from gitdesk.store.write import Change, Snapshot, iso, parse_time
+from gitdesk.store.write import Change, Snapshot
 
 # How much a word found in each field counts when ranking known errors.
 WEIGHTS = {"summary": 3.0, "symptom": 2.5, "root_cause": 2.0, "workaround": 1.5,

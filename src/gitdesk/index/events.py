@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-import pygit2
-
 from gitdesk import gitio
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
@@ -200,7 +198,7 @@ class Progress:
 _INDEXES = ("events_ticket", "events_field")
 
 
-def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
+def update(db: sqlite3.Connection, desk: Desk, tip: gitio.Commit | None,
            last: str | None, latest: Latest | None = None) -> tuple[str, Progress]:
     """Index the commits after `last` up to `tip`; returns the new `last`. Fills
     `latest` (if given) with the last version parsed of each path."""
@@ -209,7 +207,7 @@ def update(db: sqlite3.Connection, desk: Desk, tip: pygit2.Commit | None,
     if tip is None:
         _forget(db, ref)
         return "", progress
-    if last and not _ancestor(repo, last, str(tip.id)):
+    if last and not gitio.descends_from(repo, str(tip.id), last):
         last = None  # history was rewritten
     if not last:
         # a build from scratch: one sort per index at the end is about twice as
@@ -236,8 +234,7 @@ def _walk(db: sqlite3.Connection, repo: gitio.Repo, ref: str, revisions: str, se
         seq += 1
         progress.commits += 1
         if len(entry.parents) > 1:
-            commit = repo.git.get(entry.commit)
-            assert isinstance(commit, pygit2.Commit)
+            commit = gitio.get_commit(repo, entry.commit)
             batch += _commit_events(repo, blobs, ref, seq, commit)
         else:
             batch += _raw_events(blobs, ref, seq, entry)
@@ -322,17 +319,8 @@ def _raw_events(blobs: _Blobs, ref: str, seq: int, entry: LogEntry) -> list[tupl
     return rows
 
 
-def _ancestor(repo: gitio.Repo, old: str, tip: str) -> bool:
-    if old == tip:
-        return True
-    try:
-        return bool(repo.git.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=old)))
-    except (KeyError, ValueError, pygit2.GitError):
-        return False
-
-
 def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
-                   commit: pygit2.Commit) -> list[tuple[Any, ...]]:
+                   commit: gitio.Commit) -> list[tuple[Any, ...]]:
     parents = list(commit.parents)
     base = parents[0].tree if parents else None
     old_tickets = _tickets_tree(repo, base)
@@ -361,14 +349,13 @@ def _commit_events(repo: gitio.Repo, blobs: _Blobs, ref: str, seq: int,
     return rows
 
 
-def _blob_at(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> str | None:
+def _blob_at(repo: gitio.Repo, tree: gitio.Tree | None, path: str) -> str | None:
     obj = gitio.entry(repo, tree, path)
     return str(obj.id) if obj is not None else None
 
 
-def _tickets_tree(repo: gitio.Repo, tree: pygit2.Tree | None) -> pygit2.Tree | None:
-    obj = gitio.entry(repo, tree, "tickets")
-    return obj if isinstance(obj, pygit2.Tree) else None
+def _tickets_tree(repo: gitio.Repo, tree: gitio.Tree | None) -> gitio.Tree | None:
+    return gitio.subtree(repo, tree, "tickets")
 
 
 def _trailer(message: str, key: str) -> str | None:

@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pygit2
-
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
@@ -142,14 +140,9 @@ class Index:
                         (f"ref:{ref}", f"events:{ref}", len(ref) + 7, f"facts:{ref}|"))
         return self.refresh_events()
 
-    def _tree_of(self, oid: str | None) -> pygit2.Tree | None:
-        if not oid:
-            return None
-        try:
-            obj = self.desk.repo.git.get(oid)
-        except (ValueError, pygit2.GitError):
-            return None
-        return obj.tree if isinstance(obj, pygit2.Commit) else None
+    def _tree_of(self, oid: str | None) -> gitio.Tree | None:
+        commit = gitio.commit_at(self.desk.repo, oid) if oid else None
+        return commit.tree if commit is not None else None
 
     def _apply(self, snap: Snapshot, changes: Iterator[tuple[str, str | None]],
                known: Latest | None) -> None:
@@ -203,19 +196,14 @@ def _checked(snap: Snapshot, path: str, data: dict[str, Any]) -> Row:
     return Row(path, data, None)
 
 
-def _diff(repo: gitio.Repo, old: pygit2.Tree | None, new: pygit2.Tree | None,
+def _diff(repo: gitio.Repo, old: gitio.Tree | None, new: gitio.Tree | None,
           prefix: str) -> Iterator[tuple[str, str | None]]:
     """Changed .yaml blobs below prefix, comparing tree ids level by level."""
-    before = _subtree(repo, old, prefix)
-    after = _subtree(repo, new, prefix)
+    before = gitio.subtree(repo, old, prefix)
+    after = gitio.subtree(repo, new, prefix)
     for path, _old, new_oid in gitio.changed_blobs(repo, before, after, prefix):
         if path.endswith(".yaml"):
             yield path, new_oid
-
-
-def _subtree(repo: gitio.Repo, tree: pygit2.Tree | None, path: str) -> pygit2.Tree | None:
-    obj = gitio.entry(repo, tree, path)
-    return obj if isinstance(obj, pygit2.Tree) else None
 
 
 @contextlib.contextmanager

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import DeskConfig
 from gitdesk.index import events
-from gitdesk.store.write import parse_time
 
 UNRESOLVED_ENDINGS = ("cancelled", "rejected")
 DEFINITIONS = (

@@ -29,16 +29,16 @@ importer runs verify.check_change on each one, in process).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from gitdesk import gitio
+from gitdesk.domain.clock import Identity
 from gitdesk.domain.model import KEY_ORDER
 from gitdesk.errors import Conflict, GitdeskError
 from gitdesk.yaml import roundtrip as yamlio
@@ -236,7 +236,7 @@ def from_roundtrip(value: Any) -> Any:
 # -- the batch commit writer ------------------------------------------------------------
 
 
-def _ident(ident: gitio.Identity) -> str:
+def _ident(ident: Identity) -> str:
     def clean(text: str) -> str:
         return "".join(ch for ch in text if ch not in "<>\n\r\0").strip() or "unknown"
 
@@ -259,15 +259,8 @@ class BatchWriter:
         self.parent = parent
         self.commits = 0
         self.ref = f"refs/gitdesk/batch/{os.getpid()}-{os.urandom(4).hex()}"
-        # fast-import's messages; lives as long as the writer, closed by finish/abort
-        self._errors = tempfile.TemporaryFile()  # noqa: SIM115
-        self._proc = subprocess.Popen(
-            ["git", "--git-dir", os.fspath(repo.git_dir), "fast-import", "--quiet", "--done",
-             "--date-format=raw"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors,
-            bufsize=1 << 20)
-        assert self._proc.stdin is not None
-        self._out: IO[bytes] = self._proc.stdin
+        self._proc = gitio.Feeder(repo, ["fast-import", "--quiet", "--done",
+                                         "--date-format=raw"])
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -276,7 +269,7 @@ class BatchWriter:
         if kind is not None:
             self.abort()
 
-    def commit(self, *, author: gitio.Identity, committer: gitio.Identity, message: str,
+    def commit(self, *, author: Identity, committer: Identity, message: str,
                files: Mapping[str, bytes | None]) -> None:
         """Append one commit: the previous one (or the parent) plus these file changes."""
         msg = message.encode("utf-8")
@@ -295,48 +288,41 @@ class BatchWriter:
                 parts.append(data)
                 parts.append(b"\n")
         try:
-            self._out.write(b"".join(parts))
+            self._proc.write(b"".join(parts))
         except BrokenPipeError as exc:
             raise GitdeskError(f"git fast-import stopped: {self._stderr()}") from exc
         self.commits += 1
 
     def finish(self) -> str | None:
         """Wait for fast-import; the last commit written (None if there was none)."""
-        try:
-            self._out.write(b"done\n")
-            self._out.close()
-        except BrokenPipeError:
-            pass
-        code = self._proc.wait()
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.write(b"done\n")
+        code = self._proc.close()
         if code != 0:
             self._drop_ref()
             message = self._stderr()
-            self._errors.close()
+            self._proc.release()
             raise GitdeskError(f"git fast-import failed (exit {code}): {message}",
                                hint="nothing was changed on the branch")
-        self._errors.close()
+        self._proc.release()
         if self.commits == 0:
             return None
-        reference = self.repo.git.references.get(self.ref)
-        if reference is None:
+        oid = gitio.ref_target(self.repo, self.ref)
+        if oid is None:
             raise GitdeskError("git fast-import wrote no commit")
-        oid = str(reference.target)
         self._drop_ref()
         return oid
 
     def abort(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
+        self._proc.kill()
         self._drop_ref()
-        self._errors.close()
+        self._proc.release()
 
     def _drop_ref(self) -> None:
         gitio.run_git(self.repo, ["update-ref", "-d", self.ref], check=False)
 
     def _stderr(self) -> str:
-        self._errors.seek(0)
-        return self._errors.read().decode("utf-8", "replace").strip()[-2000:] or "no message"
+        return self._proc.messages()
 
 
 def land(repo: gitio.Repo, ref: str, new: str, old: str | None, message: str, *,

@@ -13,16 +13,16 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import pygit2
 from ruamel.yaml.comments import CommentedMap
 
 from gitdesk import gitio
 from gitdesk.domain import ids
+from gitdesk.domain.clock import Identity, ident_time
 from gitdesk.domain.config import (
     CONFIG_PATH,
     POLICY_PATH,
@@ -47,27 +47,15 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def ident_time(ident: gitio.Identity) -> datetime:
-    tz = timezone(timedelta(minutes=ident.offset))
-    return datetime.fromtimestamp(ident.time, tz)
 
 
 class Snapshot:
     """The desk as it is in one commit (or empty, before the first one)."""
 
-    def __init__(self, repo: gitio.Repo, commit: pygit2.Commit | None) -> None:
+    def __init__(self, repo: gitio.Repo, commit: gitio.Commit | None) -> None:
         self.repo = repo
         self.commit = commit
-        self.tree: pygit2.Tree | None = commit.tree if commit is not None else None
+        self.tree: gitio.Tree | None = commit.tree if commit is not None else None
 
     @property
     def oid(self) -> str | None:
@@ -233,7 +221,7 @@ class Written:
     change: Change
 
 
-Builder = Callable[[Snapshot, datetime, gitio.Identity], Change]
+Builder = Callable[[Snapshot, datetime, Identity], Change]
 Signer = Callable[[str], str]
 
 
@@ -357,8 +345,7 @@ class Desk:
         from gitdesk.actions.approve import trusted_approvers
         from gitdesk.verify.commits import verify_commit
 
-        commit = self.repo.git.get(oid)
-        assert isinstance(commit, pygit2.Commit)
+        commit = gitio.get_commit(self.repo, oid)
         problems = verify_commit(self.repo, commit,
                                  approvers=lambda data: trusted_approvers(self, data))
         if problems:

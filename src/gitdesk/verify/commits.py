@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pygit2
-
 from gitdesk import gitio
 from gitdesk.domain.approvals import Approver, content_hash, groups_for, required_levels
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy, parse_config, parse_policy
@@ -84,7 +82,7 @@ def openpgp_keys(snap: Snapshot) -> dict[str, bytes]:
             if not is_tree and name.endswith(".asc")}
 
 
-def verify_commit(repo: gitio.Repo, commit: pygit2.Commit, *,
+def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
                   approvers: Callable[[Any], list[Approver]] | None = None) -> list[Violation]:
     """Every violation of the rules by this commit, judged against its parent.
 
@@ -221,8 +219,8 @@ def _approval(rules: Rules, path: str, data: dict[str, Any], entry: dict[str, An
 
 def verify_range(repo: gitio.Repo, revisions: list[str]) -> Iterator[Finding]:
     for oid in gitio.rev_list(repo, revisions):
-        commit = repo.git.get(oid)
-        if not isinstance(commit, pygit2.Commit):
+        commit = gitio.commit_at(repo, oid)
+        if commit is None:
             continue
         for violation in verify_commit(repo, commit):
             yield Finding(oid, violation)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import pygit2
-
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.verify.commits import Finding, verify_commit
@@ -30,8 +28,8 @@ def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
 
 
 def _is_desk(repo: gitio.Repo, oid: str) -> bool:
-    commit = repo.git.get(oid)
-    if not isinstance(commit, pygit2.Commit):
+    commit = gitio.commit_at(repo, oid)
+    if commit is None:
         return False
     trees = [commit.tree, *(p.tree for p in commit.parents)]
     return any(gitio.entry(repo, tree, CONFIG_PATH) is not None for tree in trees)
@@ -61,8 +59,7 @@ def check_update(repo: gitio.Repo, update: RefUpdate) -> list[Finding]:
     for oid in gitio.rev_list(repo, revisions):
         if not _is_desk(repo, oid):
             continue
-        commit = repo.git.get(oid)
-        assert isinstance(commit, pygit2.Commit)
+        commit = gitio.get_commit(repo, oid)
         findings += [Finding(oid, v) for v in verify_commit(repo, commit)]
     return findings
 
@@ -70,16 +67,12 @@ def check_update(repo: gitio.Repo, update: RefUpdate) -> list[Finding]:
 def check_staged(repo: gitio.Repo) -> list[Violation]:
     """pre-commit: the staged tree judged against HEAD (signatures come later)."""
     tree = gitio.run_git(repo, ["write-tree"]).decode().strip()
-    head = repo.git.references.get("HEAD")
-    try:
-        parent = [str(head.resolve().target)] if head is not None else []
-    except (KeyError, pygit2.GitError):
-        parent = []
+    head = gitio.ref_target(repo, "HEAD")
+    parent = [head] if head is not None else []
     ident = gitio.identity(repo, "COMMITTER")
     oid = gitio.create_commit(repo, tree=tree, parents=parent, author=ident, committer=ident,
                               message="staged changes (pre-commit check)\n")
-    commit = repo.git.get(oid)
-    assert isinstance(commit, pygit2.Commit)
+    commit = gitio.get_commit(repo, oid)
     if not _is_desk(repo, oid):
         return []
     return [v for v in verify_commit(repo, commit) if v.rule not in ("signature", "admin")]

@@ -38,8 +38,11 @@ def openpgp_fingerprint(key: str) -> str | None:
 def _run(cmd: list[str], *, data: bytes | None = None,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
+        if data is None:  # nothing to feed: never let a tool wait on the user's terminal
+            return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                  check=False, env={**os.environ, **(env or {})})
         return subprocess.run(cmd, input=data, capture_output=True, check=False,
-                               env={**os.environ, **(env or {})})
+                              env={**os.environ, **(env or {})})
     except FileNotFoundError as exc:
         raise GitdeskError(f"{cmd[0]} is not installed",
                            hint="install openssh-client (ssh-keygen) or gnupg (gpg)") from exc
@@ -180,6 +183,21 @@ def ssh_public_key(key: str) -> str | None:
             text = proc.stdout.decode()
     parts = text.split()
     return f"{parts[0]} {parts[1]}" if len(parts) >= 2 and is_ssh_key(parts[0]) else None
+
+
+def generate_ssh_key(private: Path, comment: str, owner: str) -> str:
+    """Make an ed25519 key pair without a passphrase at `private`; its public key line."""
+    try:
+        proc = _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
+                     "-f", str(private)])
+    except GitdeskError as exc:
+        raise GitdeskError("making signing keys needs ssh-keygen",
+                           hint="install openssh-client") from exc
+    public = ssh_public_key(str(private)) if proc.returncode == 0 else None
+    if public is None:
+        said = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitdeskError(f"ssh-keygen could not make a key for {owner}: {said}")
+    return public
 
 
 def export_openpgp(key: str) -> tuple[str, bytes] | None:

@@ -17,11 +17,12 @@ from gitdesk.cli.common import (
 from gitdesk.cli.output import render
 from gitdesk.domain import change as changes
 from gitdesk.domain import incident, problem
+from gitdesk.domain.clock import iso
 from gitdesk.domain.config import parse_duration
 from gitdesk.errors import UsageError
 from gitdesk.index.tickets import current_rows
 from gitdesk.reports import render_template
-from gitdesk.store.write import Desk, iso
+from gitdesk.store.write import Desk
 
 
 def _records(desk: Desk) -> list[dict[str, object]]:

@@ -10,13 +10,14 @@ import click
 
 from gitdesk import gitio
 from gitdesk.cli.common import date_option, desk_of, emit
+from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
 from gitdesk.domain.where import compile_where
 from gitdesk.errors import UsageError
 from gitdesk.index.tickets import opened
 from gitdesk.reports import compute, render
 from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
-from gitdesk.store.write import Desk, parse_time
+from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
 

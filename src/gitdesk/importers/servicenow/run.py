@@ -59,10 +59,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pygit2
-
 from gitdesk import gitio
 from gitdesk.domain import ids
+from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig, Policy, Workflow, parse_config
 from gitdesk.domain.model import Ticket, ticket_path
 from gitdesk.errors import GitdeskError, InvalidFile, RuleViolation, UsageError
@@ -757,8 +756,7 @@ class Importer:
                 signature = key.sign(content)
         oid = gitio.create_commit(repo, tree=tree, parents=parents, author=author,
                                   committer=committer, message=message, signature=signature)
-        commit = repo.git.get(oid)
-        assert isinstance(commit, pygit2.Commit)
+        commit = gitio.get_commit(repo, oid)
         problems = verify_commit(repo, commit)
         if problems:
             raise RuleViolation(
@@ -853,7 +851,7 @@ class Importer:
                 raise Skip("the ticket cannot be written as YAML that reads back the same")
         return data
 
-    def _author(self, row: Row) -> gitio.Identity:
+    def _author(self, row: Row) -> Identity:
         name = self.value(row, "sys_updated_by") or "ServiceNow"
         person = self.mapping.authors.get(name)
         if person is not None:
@@ -863,7 +861,7 @@ class Importer:
         else:
             display = name
             email = f"{slug(name) or 'servicenow'}@{self.mapping.author_domain}"
-        return gitio.Identity(display, email, row.when, 0)
+        return Identity(display, email, row.when, 0)
 
     # -- one row ----------------------------------------------------------------------
 
