@@ -27,6 +27,7 @@ from conftest import Gitdesk, fsck, git, isolate
 from gitdesk.actions.init import template_file
 from gitdesk.cli import demo
 from gitdesk.cli.root import cli
+from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
@@ -248,8 +249,8 @@ def test_demo_has_a_normal_and_an_emergency_change_colliding(built: Built) -> No
 
 
 def test_demo_policy_has_the_template_rules_and_the_approvers_keys(built: Built) -> None:
-    policy = yamlio.plain(yamlio.load((built.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
-    template = yamlio.plain(yamlio.load(template_file("itil", "policy.yaml"), "p"))
+    policy = plain(yamlio.load((built.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
+    template = plain(yamlio.load(template_file("itil", "policy.yaml"), "p"))
     assert policy["rules"] == template["rules"]
     assert {pid for pid, p in policy["people"].items() if p["keys"]} == SIGNERS
     folder = built.path / ".git" / "gitdesk" / "demo-keys"

@@ -17,7 +17,8 @@ from gitdesk.index.tickets import opened
 from gitdesk.reports import compute
 from gitdesk.reports import facts as facts_module
 from gitdesk.reports.facts import REPORT_FIELDS, Facts, facts_as_of, facts_at
-from gitdesk.store.write import Desk, Snapshot
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Desk
 
 
 def _summary(desk: Gitdesk) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The fast YAML reader (gitdesk.fastyaml) against the full round-trip parser.
 
 fastyaml.loads(text) may decline (None) whenever it is unsure; when it answers, the
-answer must be exactly what ruamel.yaml reads (yamlio.plain(yamlio.load(text))),
+answer must be exactly what ruamel.yaml reads (plain(yamlio.load(text))),
 because the index and the reports trust it in place of the full parser.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
-from gitdesk.domain.model import Link, Note, new_ticket
+from gitdesk.domain.model import Link, Note, new_ticket, plain
 from gitdesk.errors import GitdeskError
 from gitdesk.yaml import reader as fastyaml
 from gitdesk.yaml import roundtrip as yamlio
@@ -64,10 +64,10 @@ def tickets(draw: st.DrawFn) -> bytes:
         "created": "2026-11-25T16:21:00Z",
         "due": draw(st.none() | st.just("2026-11-25T17:21:00Z") | TEXTS),
         "solution": draw(st.none() | TEXTS),
-        "links": yamlio.seq([Link(rel, tid).to_yaml() for rel, tid in draw(
+        "links": yamlio.seq([Link(rel, tid).entry() for rel, tid in draw(
             st.lists(st.tuples(st.sampled_from(["caused-by", "related"]), TEXTS), max_size=2))]),
         "fields": yamlio.flow_map(draw(st.dictionaries(KEYS, SCALARS, max_size=4))),
-        "notes": yamlio.seq([Note(at, by, text, internal).to_yaml() for at, by, text, internal
+        "notes": yamlio.seq([Note(at, by, text, internal).entry() for at, by, text, internal
                              in draw(st.lists(st.tuples(TEXTS, TEXTS, TEXTS, st.booleans()),
                                               max_size=3))]),
     }
@@ -82,12 +82,12 @@ def tickets(draw: st.DrawFn) -> bytes:
     ticket = new_ticket(fields, "tickets/incident/7Q/INC-7Q2K9XDM.yaml")
     if draw(st.booleans()):  # an edit after opening, as an action makes it
         ticket.set("resolution_code", draw(TEXTS))
-        ticket.append("notes", Note("2026-11-26T00:00:00Z", "gary", draw(TEXTS)).to_yaml())
-    return ticket.dump()
+        ticket.append("notes", Note("2026-11-26T00:00:00Z", "gary", draw(TEXTS)).entry())
+    return yamlio.dump(ticket.data)
 
 
 def full(text: str) -> Any:
-    return yamlio.plain(yamlio.load(text, "ticket.yaml"))
+    return plain(yamlio.load(text, "ticket.yaml"))
 
 
 def readable(text: str) -> bool:
@@ -103,8 +103,9 @@ def full_or_none(text: str) -> Any:
 
 @SETTINGS
 @given(data=tickets())
-@example(data=new_ticket({"id": "INC-1", "summary": "Mail down", "fields": yamlio.flow_map({}),
-                          "notes": yamlio.seq()}, "x.yaml").dump())
+@example(data=yamlio.dump(new_ticket({"id": "INC-1", "summary": "Mail down",
+                                      "fields": yamlio.flow_map({}), "notes": yamlio.seq()},
+                                     "x.yaml").data))
 def test_fast_reader_answers_what_ruamel_reads(data: bytes) -> None:
     text = data.decode("utf-8")
     expected = full_or_none(text)
@@ -139,11 +140,11 @@ def test_fast_reader_answers_for_ordinary_tickets(summary: str, note: str, ci: s
         "description": description, "status": "new", "ci": ci,
         "submitter": yamlio.flow_map({"name": "Hans", "email": "hans@example.org"}),
         "created": "2026-11-25T16:21:00Z",
-        "links": yamlio.seq([Link("caused-by", "PRB-3MZ81KQA").to_yaml()]),
+        "links": yamlio.seq([Link("caused-by", "PRB-3MZ81KQA").entry()]),
         "fields": yamlio.flow_map({"outage_minutes": minutes, "affected_users": "one"}),
-        "notes": yamlio.seq([Note("2026-11-25T16:40:00Z", "gary", note).to_yaml()]),
+        "notes": yamlio.seq([Note("2026-11-25T16:40:00Z", "gary", note).entry()]),
     }, "x.yaml")
-    text = ticket.dump().decode()
+    text = yamlio.dump(ticket.data).decode()
     fast = fastyaml.loads(text)
     assert fast is not None, text
     assert fast == full(text) == ticket.plain()
@@ -156,8 +157,8 @@ def test_plain_strings_that_only_look_like_floats(value: str) -> None:
     ticket = new_ticket({"id": "INC-1", "summary": value,
                          "fields": yamlio.flow_map({"vendor_case": value}),
                          "notes": yamlio.seq([Note("2026-01-01T00:00:00Z", "x", value)
-                                              .to_yaml()])}, "x.yaml")
-    text = ticket.dump().decode()
+                                              .entry()])}, "x.yaml")
+    text = yamlio.dump(ticket.data).decode()
     expected = full(text)
     assert expected["summary"] == value  # what gitdesk wrote is a string
     fast = fastyaml.loads(text)
@@ -175,10 +176,10 @@ def test_unicode_line_separators_in_quoted_text(where: str, value: str) -> None:
     if where == "summary":
         values["summary"] = value
     elif where == "note":
-        values["notes"] = yamlio.seq([Note("2026-01-01T00:00:00Z", "x", value).to_yaml()])
+        values["notes"] = yamlio.seq([Note("2026-01-01T00:00:00Z", "x", value).entry()])
     else:
         values["fields"] = yamlio.flow_map({"vendor_case": value})
-    text = new_ticket(values, "x.yaml").dump().decode()
+    text = yamlio.dump(new_ticket(values, "x.yaml").data).decode()
     expected = full(text)
     fast = fastyaml.loads(text)
     assert fast is None or fast == expected, f"{text!r}: fast reader says {fast!r}"
@@ -262,7 +263,7 @@ def test_dump_reads_back(where: str, text: str) -> None:
     values: dict[str, Any] = {"id": "INC-1", "summary": "x", "fields": yamlio.flow_map({}),
                               "notes": yamlio.seq()}
     if where == "note":
-        values["notes"] = yamlio.seq([Note("2026-01-01T00:00:00Z", "x", text).to_yaml()])
+        values["notes"] = yamlio.seq([Note("2026-01-01T00:00:00Z", "x", text).entry()])
     elif where == "custom field":
         values["fields"] = yamlio.flow_map({"vendor_case": text})
     elif where == "submitter":
@@ -270,7 +271,7 @@ def test_dump_reads_back(where: str, text: str) -> None:
     else:
         values["summary"] = text
     ticket = new_ticket(values, "x.yaml")
-    dumped = ticket.dump().decode()
+    dumped = yamlio.dump(ticket.data).decode()
     assert readable(dumped), dumped
     assert full(dumped) == ticket.plain()
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
+from gitdesk.domain.model import plain
 from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -108,7 +109,7 @@ def tickets(desk: Gitdesk) -> dict[str, dict[str, Any]]:
     """Every ticket of the checked-out desk by ServiceNow number."""
     out = {}
     for path in sorted((desk.path / "tickets").rglob("*.yaml")):
-        data = yamlio.plain(yamlio.load(path.read_bytes(), str(path)))
+        data = plain(yamlio.load(path.read_bytes(), str(path)))
         out[data["fields"]["servicenow_number"]] = data
     return out
 
@@ -347,7 +348,7 @@ def test_mapping_file(desk: Gitdesk, tmp_path: Path,
     """A --mapping file laid over the default: names mapped, config left alone."""
     _columns, incidents = log
     shown = desk.ok("import", "servicenow", "--show-mapping")
-    assert yamlio.plain(yamlio.load(shown, "mapping"))["states"]["Active"] == "in-progress"
+    assert plain(yamlio.load(shown, "mapping"))["states"]["Active"] == "in-progress"
     number = next(n for n, rows in incidents.items()
                   if rows[-1]["assignment_group"] != "?" and rows[-1]["assigned_to"] != "?"
                   and rows[-1]["category"] != "?")
@@ -437,7 +438,7 @@ def test_emitter_writes_what_ruamel_writes() -> None:
             continue  # the caller falls back to yamlio.dump
         answered += 1
         assert fast == slow, f"\n{fast.decode()}\n---\n{slow.decode()}"
-        assert yamlio.plain(yamlio.load(fast, "t.yaml")) == yamlio.plain(to_roundtrip(data))
+        assert plain(yamlio.load(fast, "t.yaml")) == plain(to_roundtrip(data))
     assert answered > 450
 
 

@@ -32,6 +32,7 @@ from conftest import Gitdesk
 from gitdesk.actions import tickets as actions
 from gitdesk.actions.init import template_file
 from gitdesk.domain import schema
+from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
@@ -494,7 +495,7 @@ def mutated(draw: st.DrawFn, base: Any) -> Any:
 
 
 def template(name: str) -> Any:
-    raw = yamlio.plain(yamlio.load(template_file("itil", f"{name}.yaml"), name))
+    raw = plain(yamlio.load(template_file("itil", f"{name}.yaml"), name))
     if name == "policy":
         raw["people"]["carol"] = {"name": "Carol", "email": "carol@example.org",
                                   "keys": ["ssh-ed25519 AAAA"]}

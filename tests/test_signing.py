@@ -28,7 +28,7 @@ import pytest
 
 from conftest import Gitdesk, fsck
 from gitdesk.domain.approvals import content_hash
-from gitdesk.domain.model import ticket_path
+from gitdesk.domain.model import plain, ticket_path
 from gitdesk.yaml import roundtrip as yamlio
 
 WINDOW = "2030-01-10T22:00Z/2h"
@@ -236,7 +236,7 @@ def approval_entry(ticket: Any, who: str, group: str, decision: str = "approved"
     return yamlio.flow_map({"by": who, "decision": decision,
                             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                             "level": level, "group": group,
-                            "content_hash": content_hash(yamlio.plain(ticket))})
+                            "content_hash": content_hash(plain(ticket))})
 
 
 def hand_approve(who: str, group: str) -> Callable[[Any], None]:
@@ -319,7 +319,7 @@ def assert_entry(entry: dict[str, Any], ticket: dict[str, Any], *, by: str, deci
 
 def test_init_puts_the_admins_ssh_key_in_the_policy(staffed: Desk,
                                                     people: dict[str, Person]) -> None:
-    policy = yamlio.plain(yamlio.load((staffed.path / ".gitdesk/policy.yaml").read_bytes(),
+    policy = plain(yamlio.load((staffed.path / ".gitdesk/policy.yaml").read_bytes(),
                                       "policy"))
     assert policy["admins"] == ["alice"]
     assert policy["people"]["alice"]["keys"] == [people["alice"].public_key()]
@@ -381,7 +381,7 @@ def test_openpgp_approval_and_rejection(tmp_path: Path, gnupg: GnuPG) -> None:
     alice = Person("alice", openpgp=gnupg.new_key("alice"))
     bob = Person("bob", openpgp=gnupg.new_key("bob"))
     desk = init_desk(tmp_path / "desk", alice)
-    policy = yamlio.plain(yamlio.load((desk.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
+    policy = plain(yamlio.load((desk.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
     assert policy["people"]["alice"]["keys"] == [f"openpgp:{alice.openpgp}"]
     armored = (desk.path / f".gitdesk/keys/{alice.openpgp}.asc").read_text()
     assert armored.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")

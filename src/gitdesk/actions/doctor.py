@@ -7,7 +7,7 @@ from typing import Any
 
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, DeskConfig
 from gitdesk.errors import GitdeskError, InvalidFile
-from gitdesk.store.write import Snapshot
+from gitdesk.store.read import Snapshot
 from gitdesk.verify.files import check_file
 from gitdesk.yaml import reader as fastyaml
 from gitdesk.yaml import roundtrip as yamlio

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitdesk import gitio
-from gitdesk.cli.output import one_line
+from gitdesk.domain.model import plain
+from gitdesk.domain.text import one_line
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
@@ -57,7 +58,7 @@ def ticket_history(desk: Desk, query: str) -> tuple[str, list[Event]]:
 
 def _load(data: bytes, path: str) -> dict[str, Any]:
     try:
-        loaded = yamlio.plain(yamlio.load(data, path))
+        loaded = plain(yamlio.load(data, path))
     except GitdeskError as exc:
         return {"(unreadable)": str(exc)}
     return loaded if isinstance(loaded, dict) else {"(unreadable)": "not a mapping"}

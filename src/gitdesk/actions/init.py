@@ -11,7 +11,8 @@ from gitdesk import gitio
 from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH
 from gitdesk.errors import GitdeskError, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk, Written
 from gitdesk.verify.signing import KEYS_DIR, SigningKey, export_openpgp, ssh_public_key
 from gitdesk.yaml import roundtrip as yamlio
 

@@ -4,53 +4,64 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gitdesk.actions.common import change_of, context
 from gitdesk.domain.clock import Identity
+from gitdesk.domain.edits import Context, Edit
 from gitdesk.domain.model import Link, Ticket
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk, Written
 
 
 def link(desk: Desk, query: str, rel: str, other: str, *, remove: bool = False) -> Written:
+    verb = "unlink" if remove else "link"
+
     def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
         ticket = snap.ticket(query)
-        verb = "unlink" if remove else "link"
-        change = Change(subject="", action=verb)
-        if remove:
-            target = remove_link(snap, change, ticket, rel, other)
-        else:
-            target = add_link(snap, change, ticket, rel, other)
-        change.subject = f"{ticket.id}: {verb} — {rel} {target}"
-        change.put(ticket)
-        return change
+        edit = linked(ticket, context(snap, now, author, {ticket.id: ticket}), rel, other,
+                      remove=remove)
+        edit.touch(ticket)
+        return change_of(edit, verb)
 
     return desk.commit(build)
 
 
-def add_link(snap: Snapshot, change: Change, ticket: Ticket, rel: str, other_query: str) -> str:
-    config = snap.config
+def linked(ticket: Ticket, ctx: Context, rel: str, other: str, *,
+           remove: bool = False) -> Edit:
+    """Add (or remove) the link and its inverse on the other ticket."""
+    edit = Edit()
+    if remove:
+        target = remove_link(ctx, edit, ticket, rel, other)
+    else:
+        target = add_link(ctx, edit, ticket, rel, other)
+    edit.subject = f"{ticket.id}: {'unlink' if remove else 'link'} — {rel} {target}"
+    return edit
+
+
+def add_link(ctx: Context, edit: Edit, ticket: Ticket, rel: str, other_query: str) -> str:
+    config = ctx.config
     if rel not in config.link_types:
         raise UsageError(f"{rel!r} is not a link type",
                          hint=f"link types: {', '.join(config.link_types)}")
-    other = snap.ticket(other_query)
+    other = ctx.tickets[other_query]
     if other.id == ticket.id:
         raise RuleViolation(f"{ticket.id} cannot be linked to itself")
     if Link(rel, other.id) in ticket.links():
         raise RuleViolation(f"{ticket.id} already has {rel} {other.id}")
-    ticket.append("links", Link(rel, other.id).to_yaml())
-    other.append("links", Link(config.link_types[rel], ticket.id).to_yaml())
-    change.put(other)
+    ticket.append("links", Link(rel, other.id).entry())
+    other.append("links", Link(config.link_types[rel], ticket.id).entry())
+    edit.touch(other)
     return other.id
 
 
-def remove_link(snap: Snapshot, change: Change, ticket: Ticket, rel: str, other_query: str) -> str:
-    config = snap.config
-    other = snap.ticket(other_query)
+def remove_link(ctx: Context, edit: Edit, ticket: Ticket, rel: str, other_query: str) -> str:
+    other = ctx.tickets[other_query]
     if Link(rel, other.id) not in ticket.links():
         present = ", ".join(f"{x.rel} {x.id}" for x in ticket.links()) or "none"
         raise RuleViolation(f"{ticket.id} has no link {rel} {other.id}", hint=f"links: {present}")
     _drop_link(ticket, Link(rel, other.id))
-    _drop_link(other, Link(config.link_types.get(rel, rel), ticket.id))
-    change.put(other)
+    _drop_link(other, Link(ctx.config.link_types.get(rel, rel), ticket.id))
+    edit.touch(other)
     return other.id
 
 

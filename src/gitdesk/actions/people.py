@@ -14,7 +14,8 @@ from gitdesk import gitio
 from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import POLICY_PATH
 from gitdesk.errors import GitdeskError, RuleViolation, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk, Written
 from gitdesk.verify.signing import SigningKey
 from gitdesk.yaml import roundtrip as yamlio
 

@@ -1,22 +1,26 @@
-"""Ticket actions: each one a function that writes exactly one commit."""
+"""Ticket actions: open, note, assign, set. Each is a rule over tickets in memory
+(callable without a repository) and a command that commits what the rule did."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gitdesk.actions.common import Rule, change_of, commit_rule, context
 from gitdesk.actions.links import add_link
 from gitdesk.domain import change as changes
 from gitdesk.domain import ids, problem
 from gitdesk.domain import request as requests
 from gitdesk.domain.clock import Identity, iso, parse_time
 from gitdesk.domain.config import DeskConfig, TicketType
-from gitdesk.domain.model import Note, Ticket, new_ticket, ticket_path
+from gitdesk.domain.edits import Context, Edit
+from gitdesk.domain.model import Flow, Note, Ticket, new_ticket, replace, ticket_path
 from gitdesk.domain.workflow import check_choice, derive_priority, due_time
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot, Written
-from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk, Written
 
 SETTABLE = ("summary", "description", "impact", "urgency", "priority", "severity", "major",
             "category", "subcategory", "ci", "assignee", "group", "submitter", "due",
@@ -26,15 +30,6 @@ BOOLEAN = ("major", "known_error")
 LISTS = ("cis", "services")
 FLAGS = {"impact": "--impact", "urgency": "--urgency", "priority": "--priority",
          "severity": "--severity"}
-
-
-def actor(snap: Snapshot, author: Identity) -> str:
-    """The policy person id of the author (by email), else git's author name."""
-    try:
-        person = snap.policy.person_by_email(author.email)
-    except Exception:  # a desk without a usable policy still records notes
-        person = None
-    return person.id if person else author.name
 
 
 def parse_person(text: str) -> dict[str, str]:
@@ -62,48 +57,54 @@ class OpenRequest:
 
 def open_ticket(desk: Desk, request: OpenRequest) -> Written:
     def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
-        config = snap.config
-        ticket_type = config.types.get(request.type_name)
-        if ticket_type is None:
-            raise UsageError(f"unknown ticket type {request.type_name!r}",
-                             hint=f"types: {', '.join(config.types)}")
-        values = dict(request.values)
-        due_override = _prepare_type(config, ticket_type.name, request, values, now)
-        _check_values(config, ticket_type, values)
-        custom = custom_values(snap, ticket_type, request.fields, defaults=True)
-        uid, tid = _mint(snap, ticket_type.prefix, ticket_type.name, now)
-        if values.get("priority") is None:
-            values["priority"] = derive_priority(config, values)
-        else:
-            values["priority_override"] = True
-        if isinstance(values.get("submitter"), str):
-            values["submitter"] = yamlio.flow_map(parse_person(values["submitter"]))
-        due = due_override or (due_time(config, values["priority"], now)
-                               if ticket_type.due else None)
-        data: dict[str, Any] = {
-            "id": tid, "uid": uid, "type": ticket_type.name, "summary": request.summary,
-            "description": request.description or None, **values,
-            "created": iso(now), "due": iso(due) if due else None,
-            "links": yamlio.seq(), "fields": yamlio.flow_map(custom), "notes": yamlio.seq(),
-        }
-        data["status"] = config.workflow_for(ticket_type.name, data).initial
-        ticket = new_ticket(data, ticket_path(ticket_type.name, tid))
-        change = Change(subject=f"{tid}: open — {request.summary}", action="open",
-                        tickets=[tid])
-        for source in request.sources:
-            found = snap.ticket(source)
-            if found.type != "incident":
-                raise UsageError(f"--from {source}: {found.id} is a {found.type}; a problem "
-                                 "comes from incidents",
-                                 hint=f"link other tickets with: gitdesk link PRB-... related "
-                                      f"{found.id}")
-        links = list(request.links) + [("causes", source) for source in request.sources]
-        for rel, other in links:
-            add_link(snap, change, ticket, rel, other)
-        change.put(ticket)
-        return change
+        edit = opened(request, context(snap, now, author),
+                      taken=lambda path: snap.read(path) is not None)
+        return change_of(edit, "open", first=[edit.tickets[0].id])
 
     return desk.commit(build)
+
+
+def opened(request: OpenRequest, ctx: Context, *, taken: Callable[[str], bool]) -> Edit:
+    """A new ticket from the request (and the links it asks for); `taken` says whether
+    a ticket file already exists, so a freshly minted ID is never reused."""
+    config, now = ctx.config, ctx.now
+    ticket_type = config.types.get(request.type_name)
+    if ticket_type is None:
+        raise UsageError(f"unknown ticket type {request.type_name!r}",
+                         hint=f"types: {', '.join(config.types)}")
+    values = dict(request.values)
+    due_override = _prepare_type(config, ticket_type.name, request, values, now)
+    _check_values(config, ticket_type, values)
+    custom = custom_values(ctx, ticket_type, request.fields, defaults=True)
+    uid, tid = _mint(ticket_type, now, taken)
+    if values.get("priority") is None:
+        values["priority"] = derive_priority(config, values)
+    else:
+        values["priority_override"] = True
+    if isinstance(values.get("submitter"), str):
+        values["submitter"] = Flow(parse_person(values["submitter"]))
+    due = due_override or (due_time(config, values["priority"], now)
+                           if ticket_type.due else None)
+    data: dict[str, Any] = {
+        "id": tid, "uid": uid, "type": ticket_type.name, "summary": request.summary,
+        "description": request.description or None, **values,
+        "created": iso(now), "due": iso(due) if due else None,
+        "links": [], "fields": Flow(custom), "notes": [],
+    }
+    data["status"] = config.workflow_for(ticket_type.name, data).initial
+    ticket = new_ticket(data, ticket_path(ticket_type.name, tid))
+    edit = Edit(subject=f"{tid}: open — {request.summary}", tickets=[ticket])
+    for source in request.sources:
+        found = ctx.tickets[source]
+        if found.type != "incident":
+            raise UsageError(f"--from {source}: {found.id} is a {found.type}; a problem "
+                             "comes from incidents",
+                             hint=f"link other tickets with: gitdesk link PRB-... related "
+                                  f"{found.id}")
+    links = list(request.links) + [("causes", source) for source in request.sources]
+    for rel, other in links:
+        add_link(ctx, edit, ticket, rel, other)
+    return edit
 
 
 def _prepare_type(config: DeskConfig, type_name: str, request: OpenRequest,
@@ -146,10 +147,10 @@ def _check_values(config: DeskConfig, ticket_type: TicketType, values: dict[str,
                          hint=f"categories: {', '.join(categories)}")
 
 
-def custom_values(snap: Snapshot, ticket_type: TicketType, given: dict[str, Any], *,
+def custom_values(ctx: Context, ticket_type: TicketType, given: dict[str, Any], *,
                   defaults: bool) -> dict[str, Any]:
     """--field KEY=VALUE checked and typed against the type's custom fields."""
-    people = tuple(snap.policy.people)
+    people = tuple(ctx.policy.people)
     out: dict[str, Any] = {}
     for key, text in given.items():
         definition = ticket_type.field(key)
@@ -165,101 +166,102 @@ def custom_values(snap: Snapshot, ticket_type: TicketType, given: dict[str, Any]
     return {k: v for k, v in out.items() if v is not None or not defaults}
 
 
-def _mint(snap: Snapshot, prefix: str, type_name: str, now: datetime) -> tuple[str, str]:
+def _mint(ticket_type: TicketType, now: datetime,
+          taken: Callable[[str], bool]) -> tuple[str, str]:
     for _ in range(16):
         uid = ids.ulid(int(now.timestamp() * 1000))
-        tid = ids.ticket_id(prefix, uid)
-        if snap.read(ticket_path(type_name, tid)) is None:
+        tid = ids.ticket_id(ticket_type.prefix, uid)
+        if not taken(ticket_path(ticket_type.name, tid)):
             return uid, tid
     raise RuleViolation("could not mint a free ticket ID (16 collisions in a row)")
 
 
-def edit(desk: Desk, query: str, verb: str,
-          apply: Any) -> Written:
-    """Load one ticket at the tip, let apply() change it, commit it."""
-    def build(snap: Snapshot, now: datetime, author: Identity) -> Change:
-        ticket = snap.ticket(query)
-        change = Change(subject="", action=verb)
-        subject = apply(snap, ticket, now, actor(snap, author), change)
-        change.subject = f"{ticket.id}: {subject}"
-        change.put(ticket)
-        return change
-
-    return desk.commit(build)
+def note(ticket: Ticket, ctx: Context, *, text: str, internal: bool = False) -> Edit:
+    ticket.append("notes", Note(iso(ctx.now), ctx.by, text, internal).entry())
+    return Edit(subject=f"{ticket.id}: note — {text}")
 
 
 def add_note(desk: Desk, query: str, *, text: str, internal: bool = False) -> Written:
     if not text.strip():
         raise UsageError("the note is empty (-m TEXT)")
+    return commit_rule(desk, query, "note",
+                       lambda t, c: note(t, c, text=text, internal=internal))
 
-    def apply(snap: Snapshot, ticket: Ticket, now: datetime, who: str, change: Change) -> str:
-        ticket.append("notes", Note(iso(now), who, text, internal).to_yaml())
-        return f"note — {text}"
 
-    return edit(desk, query, "note", apply)
+def assign_to(ticket: Ticket, ctx: Context, *, who: str, group: str | None = None) -> Edit:
+    """Assign a person (and group); a ticket still in its initial state becomes assigned."""
+    policy = ctx.policy
+    if who not in policy.people:
+        raise RuleViolation(f"{who!r} is not a person of the desk's policy",
+                            hint=f"people: {', '.join(policy.people)}")
+    if group is not None and group not in policy.groups:
+        raise RuleViolation(f"--group: {group!r} is not a group of the policy",
+                            hint=f"groups: {', '.join(policy.groups)}")
+    ticket.set("assignee", who)
+    if group is not None:
+        ticket.set("group", group)
+    edit = Edit(subject=f"{ticket.id}: assign — {who}" + (f" ({group})" if group else ""))
+    workflow = ctx.config.workflow_for(ticket.type, ticket.data)
+    if "assigned" in workflow.states and "assigned" in workflow.allowed(ticket.status) \
+            and ticket.status == workflow.initial:
+        edit.trailers += [("Gitdesk-From", ticket.status), ("Gitdesk-To", "assigned")]
+        ticket.set("status", "assigned")
+    return edit
 
 
 def assign(desk: Desk, query: str, *, who: str, group: str | None = None) -> Written:
-    def apply(snap: Snapshot, ticket: Ticket, now: datetime, by: str, change: Change) -> str:
-        policy = snap.policy
-        if who not in policy.people:
-            raise RuleViolation(f"{who!r} is not a person of the desk's policy",
-                                hint=f"people: {', '.join(policy.people)}")
-        if group is not None and group not in policy.groups:
-            raise RuleViolation(f"--group: {group!r} is not a group of the policy",
-                                hint=f"groups: {', '.join(policy.groups)}")
-        ticket.set("assignee", who)
-        if group is not None:
-            ticket.set("group", group)
-        workflow = snap.config.workflow_for(ticket.type, ticket.data)
-        if "assigned" in workflow.states and "assigned" in workflow.allowed(ticket.status) \
-                and ticket.status == workflow.initial:
-            change.trailers += [("Gitdesk-From", ticket.status), ("Gitdesk-To", "assigned")]
-            ticket.set("status", "assigned")
-        return f"assign — {who}" + (f" ({group})" if group else "")
-
-    return edit(desk, query, "assign", apply)
+    return commit_rule(desk, query, "assign", lambda t, c: assign_to(t, c, who=who, group=group))
 
 
-def set_values(desk: Desk, query: str, *, values: dict[str, str],
-               fields: dict[str, str] | None = None) -> Written:
+def check_settable(values: dict[str, str]) -> None:
     for key in values:
         if key not in SETTABLE:
             hint = "use transition for status, note for notes, link for links" \
                 if key in ("status", "notes", "links") else f"settable: {', '.join(SETTABLE)}"
             raise UsageError(f"{key!r} cannot be set", hint=hint)
 
-    def apply(snap: Snapshot, ticket: Ticket, now: datetime, by: str, change: Change) -> str:
-        config = snap.config
-        ticket_type = config.types[ticket.type]
-        given = {k: v for k, v in values.items() if v}
-        _check_values(config, ticket_type, {"category": ticket.get("category"),
-                                            "subcategory": ticket.get("subcategory"), **given})
-        before = ticket.get("workaround")
-        for key, text in values.items():
-            value = _coerce(key, text)
-            if value is None:
-                ticket.unset(key)
-            else:
-                ticket.set(key, value)
-        _derive(config, ticket, values)
-        _set_custom(snap, ticket_type, ticket, fields or {})
-        shown = ", ".join(f"{k}={v}" for k, v in {**values, **(fields or {})}.items())
-        subject = f"set — {shown}"
-        workaround = ticket.get("workaround")
-        if ticket.type == "problem" and workaround and workaround != before:
-            told = problem.publish_workaround(snap, change, ticket, str(workaround), by, now)
-            if told:
-                subject += f" (workaround sent to {', '.join(told)})"
-        return subject
 
-    return edit(desk, query, "set", apply)
+def set_fields(ticket: Ticket, ctx: Context, *, values: dict[str, str],
+               fields: dict[str, str] | None = None) -> Edit:
+    """Edit fields (an empty value removes one), keeping derived fields right; a
+    problem's new workaround goes to the open incidents it causes."""
+    check_settable(values)
+    config = ctx.config
+    ticket_type = config.types[ticket.type]
+    given = {k: v for k, v in values.items() if v}
+    _check_values(config, ticket_type, {"category": ticket.get("category"),
+                                        "subcategory": ticket.get("subcategory"), **given})
+    before = ticket.get("workaround")
+    for key, text in values.items():
+        value = _coerce(key, text)
+        if value is None:
+            ticket.unset(key)
+        else:
+            ticket.set(key, value)
+    derive(config, ticket, explicit=values)
+    _set_custom(ctx, ticket_type, ticket, fields or {})
+    shown = ", ".join(f"{k}={v}" for k, v in {**values, **(fields or {})}.items())
+    edit = Edit(subject=f"{ticket.id}: set — {shown}")
+    workaround = ticket.get("workaround")
+    if ticket.type == "problem" and workaround and workaround != before:
+        told = problem.publish_workaround(ctx, edit, ticket, str(workaround))
+        if told:
+            edit.subject += f" (workaround sent to {', '.join(told)})"
+    return edit
 
 
-def _derive(config: DeskConfig, ticket: Ticket, values: dict[str, str]) -> None:
-    """Keep derived fields right: priority, due, a problem's known-error flag."""
-    if "priority" in values:
-        if values["priority"]:
+def set_values(desk: Desk, query: str, *, values: dict[str, str],
+               fields: dict[str, str] | None = None) -> Written:
+    check_settable(values)
+    rule: Rule = lambda t, c: set_fields(t, c, values=values, fields=fields)  # noqa: E731
+    return commit_rule(desk, query, "set", rule)
+
+
+def derive(config: DeskConfig, ticket: Ticket, *, explicit: dict[str, Any]) -> None:
+    """Keep derived fields right: priority, due, a problem's known-error flag (keys in
+    `explicit` were set by hand and are kept as given)."""
+    if "priority" in explicit:
+        if explicit["priority"]:
             ticket.set("priority_override", True)
         else:
             ticket.unset("priority_override")
@@ -268,27 +270,27 @@ def _derive(config: DeskConfig, ticket: Ticket, values: dict[str, str]) -> None:
         if priority is not None:
             ticket.set("priority", priority)
     if ticket.type != "request" and config.types[ticket.type].due:
-        _refresh_due(config, ticket, explicit="due" in values)
-    if ticket.type == "problem" and "known_error" not in values:
+        _refresh_due(config, ticket, explicit="due" in explicit)
+    if ticket.type == "problem" and "known_error" not in explicit:
         ticket.set("known_error", problem.documented(ticket))
 
 
-def _set_custom(snap: Snapshot, ticket_type: TicketType, ticket: Ticket,
+def _set_custom(ctx: Context, ticket_type: TicketType, ticket: Ticket,
                 given: dict[str, str]) -> None:
     if not given:
         return
-    typed = custom_values(snap, ticket_type, given, defaults=False)
+    typed = custom_values(ctx, ticket_type, given, defaults=False)
     custom = ticket.get("fields")
     if custom is None:
-        custom = yamlio.flow_map({})
+        custom = Flow()
         ticket.set("fields", custom)
     for key, value in typed.items():
         if value is None:
             custom.pop(key, None)
         elif key in custom:
-            yamlio.replace(custom, key, yamlio.flow_value(value))
+            replace(custom, key, value)
         else:
-            custom[key] = yamlio.flow_value(value)
+            custom[key] = value
 
 
 def _coerce(key: str, text: str) -> Any:
@@ -300,9 +302,9 @@ def _coerce(key: str, text: str) -> Any:
             raise UsageError(f"{key}: expected true or false, not {text!r}")
         return lowered in ("true", "yes")
     if key in LISTS:
-        return yamlio.seq([item.strip() for item in text.split(",") if item.strip()])
+        return [item.strip() for item in text.split(",") if item.strip()]
     if key == "submitter":
-        return yamlio.flow_map(parse_person(text))
+        return Flow(parse_person(text))
     if key == "window":
         return changes.window_map(changes.parse_window(text))
     if key == "risk" and text not in changes.RISKS:
@@ -324,5 +326,3 @@ def _refresh_due(config: DeskConfig, ticket: Ticket, *, explicit: bool) -> None:
         ticket.set("due", iso(due))
     else:
         ticket.unset("due")
-
-

@@ -86,9 +86,12 @@ import click
 
 from gitdesk import gitio
 from gitdesk.actions.init import GITATTRIBUTES, template_file
+from gitdesk.cli.root import cli
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH
+from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError, UsageError
-from gitdesk.store.write import Change, Desk, Snapshot
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk
 from gitdesk.verify.signing import generate_ssh_key
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -168,8 +171,6 @@ def run_command(repo: Path, args: list[str]) -> str:
     A failure raises GitdeskError carrying what the command wrote to stderr;
     on success, stderr (messages, hints) is dropped.
     """
-    from gitdesk.cli.root import cli
-
     out, err = io.StringIO(), io.StringIO()
     failure: str | None = None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -191,7 +192,7 @@ def run_command(repo: Path, args: list[str]) -> str:
 
 
 def load_scenario(text: bytes | None = None) -> dict[str, Any]:
-    data = yamlio.plain(yamlio.load(scenario_text() if text is None else text,
+    data = plain(yamlio.load(scenario_text() if text is None else text,
                                     "scenario.yaml"))
     if not isinstance(data, dict):
         raise GitdeskError("scenario.yaml: expected a mapping")

@@ -8,30 +8,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gitdesk.domain.text import cell, one_line
 from gitdesk.yaml import roundtrip as yamlio
 
 FORMATS = ("table", "json", "yaml", "csv")
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        if set(value) <= {"name", "email"} and "name" in value:
-            return str(value["name"]) + (f" <{value['email']}>" if value.get("email") else "")
-        return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(cell(v) for v in value)
-    return str(value)
-
-
-def one_line(value: Any, width: int | None = None) -> str:
-    text = " ".join(cell(value).split())
-    if width is not None and len(text) > width:
-        return text[: width - 1] + "…"
-    return text
 
 
 def render(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitdesk.cli.output import cell
+from gitdesk.domain.text import cell
 
 LIST_COLUMNS = ("id", "status", "priority", "assignee", "group", "ci", "summary")
 HEADER_FIELDS = (

@@ -9,8 +9,8 @@ from typing import Any
 
 from gitdesk.domain.clock import iso, parse_time
 from gitdesk.domain.config import DeskConfig, parse_duration
+from gitdesk.domain.model import Flow, Text
 from gitdesk.errors import UsageError
-from gitdesk.yaml import roundtrip as yamlio
 
 RISKS = ("low", "medium", "high")
 FINAL = ("closed", "cancelled")
@@ -41,7 +41,7 @@ def parse_window(text: str) -> dict[str, str]:
 
 
 def window_map(window: dict[str, str]) -> Any:
-    return yamlio.flow_map(dict(window))
+    return Flow(dict(window))
 
 
 def prepare(config: DeskConfig, values: dict[str, Any], standard: str | None,
@@ -79,9 +79,9 @@ def _apply_standard(config: DeskConfig, values: dict[str, Any], name: str,
         if key in ("duration", "summary"):  # the summary comes from -s or the template
             continue
         if key == "cis" or key == "services":
-            values.setdefault(key, yamlio.seq(list(value)))
+            values.setdefault(key, list(value))
         else:
-            values.setdefault(key, yamlio.block_text(value) if isinstance(value, str) else value)
+            values.setdefault(key, Text(value) if isinstance(value, str) else value)
     duration = template.values.get("duration")
     if duration and isinstance(values.get("window"), str) and "/" not in values["window"]:
         values["window"] = f"{values['window']}/{duration}"

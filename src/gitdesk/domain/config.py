@@ -1,8 +1,9 @@
 """Desk definitions (.gitdesk/config.yaml) and policy (.gitdesk/policy.yaml).
 
-Both are loaded from a tree, validated against their JSON Schema, then checked
-for consistency (a transition to an unknown state, a matrix with a missing
-cell). Problems name the file, line and key.
+The records the desk's rules are read from, built from plain data, and the
+consistency checks (a transition to an unknown state, a matrix with a missing
+cell) that follow the schema check; verify.configs parses the files and turns
+problems into messages that name the file, line and key.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from gitdesk.domain import fields as custom
-from gitdesk.domain import schema
 from gitdesk.domain.catalog import RequestType, RiskModel, StandardChange, parse_catalog, parse_risk
 from gitdesk.domain.fields import CustomField
 from gitdesk.errors import InvalidFile
-from gitdesk.yaml import roundtrip as yamlio
 
 CONFIG_PATH = ".gitdesk/config.yaml"
 POLICY_PATH = ".gitdesk/policy.yaml"
@@ -187,57 +186,8 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def _problems(path: str, root: Any, errors: list[tuple[tuple[str | int, ...], str]]) -> list[str]:
-    out = []
-    for key_path, message in errors:
-        line = locate(root, key_path)
-        where = f"line {line}: " if line else ""
-        dotted = ".".join(str(k) for k in key_path) or "(top level)"
-        out.append(f"{where}{dotted}: {message}")
-    return out
-
-
-def locate(root: Any, key_path: tuple[str | int, ...]) -> int | None:
-    """The line of the deepest key of key_path that the file has."""
-    node, line = root, None
-    for key in key_path:
-        found = yamlio.line_of(node, key)
-        if found is None:
-            break
-        line = found
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-    return line
-
-
-def _validate(path: str, name: str, root: Any) -> None:
-    errors = [(e.path, e.message) for e in schema.validate(name, root)]
-    if errors:
-        raise InvalidFile(path, _problems(path, root, errors))
-
-
-def parse_config(data: bytes, path: str = CONFIG_PATH) -> DeskConfig:
-    return build_config(config_raw(data, path))
-
-
-def config_raw(data: bytes, path: str = CONFIG_PATH) -> dict[str, Any]:
-    """The config as plain data, after schema and consistency checks."""
-    root = yamlio.load(data, path)
-    _validate(path, "config", root)
-    raw: dict[str, Any] = yamlio.plain(root)
-    errors = _consistency(raw)
-    if errors:
-        raise InvalidFile(path, _problems(path, root, errors))
-    return raw
-
-
 def build_config(raw: dict[str, Any]) -> DeskConfig:
-    return _build_config(raw)
-
-
-def _build_config(raw: dict[str, Any]) -> DeskConfig:
+    """The config from its plain data, which config_problems found consistent."""
     workflows = {}
     for name, wf in raw["workflows"].items():
         states = {s: State(s, spec["category"], tuple(spec.get("requires", [])),
@@ -279,7 +229,9 @@ def _build_config(raw: dict[str, Any]) -> DeskConfig:
 Problem = tuple[tuple[str | int, ...], str]
 
 
-def _consistency(raw: dict[str, Any]) -> list[Problem]:
+def config_problems(raw: dict[str, Any]) -> list[Problem]:
+    """What is inconsistent in a schema-valid config: unknown states, workflows,
+    priorities, a matrix with a missing cell, one-sided link types."""
     errors: list[Problem] = []
     for name, wf in raw["workflows"].items():
         errors += _workflow_problems(name, wf)
@@ -410,15 +362,8 @@ def _priority_problems(raw: dict[str, Any]) -> list[Problem]:
     return errors
 
 
-def parse_policy(data: bytes, path: str = POLICY_PATH) -> Policy:
-    return build_policy(policy_raw(data, path))
-
-
-def policy_raw(data: bytes, path: str = POLICY_PATH) -> dict[str, Any]:
-    """The policy as plain data, after schema and consistency checks."""
-    root = yamlio.load(data, path)
-    _validate(path, "policy", root)
-    raw = yamlio.plain(root)
+def policy_problems(raw: dict[str, Any]) -> list[Problem]:
+    """What is inconsistent in a schema-valid policy: unknown people and groups."""
     errors: list[Problem] = []
     people = raw["people"]
     for gname, group in raw["groups"].items():
@@ -438,10 +383,7 @@ def policy_raw(data: bytes, path: str = POLICY_PATH) -> dict[str, Any]:
     for i, admin in enumerate(raw["admins"]):
         if admin not in people:
             errors.append((("admins", i), f"unknown person {admin!r}"))
-    if errors:
-        raise InvalidFile(path, _problems(path, root, errors))
-    result: dict[str, Any] = raw
-    return result
+    return errors
 
 
 def build_policy(raw: dict[str, Any]) -> Policy:

@@ -7,12 +7,11 @@ from typing import Any
 
 from gitdesk.domain.clock import iso
 from gitdesk.domain.config import Policy
-from gitdesk.domain.model import Note, Ticket
+from gitdesk.domain.edits import Context, Edit
+from gitdesk.domain.model import Flow, Note, Ticket
 from gitdesk.domain.query import category_of
-from gitdesk.domain.workflow import check_move
+from gitdesk.domain.workflow import Entry, check_move, enter_state
 from gitdesk.errors import RuleViolation, UsageError
-from gitdesk.store.write import Change, Snapshot
-from gitdesk.yaml import roundtrip as yamlio
 
 
 def escalate_functional(policy: Policy, ticket: Ticket, group: str, text: str, who: str,
@@ -43,7 +42,7 @@ def escalate_functional(policy: Policy, ticket: Ticket, group: str, text: str, w
         ticket.set("assignee", assignee)
     else:
         ticket.unset("assignee")
-    ticket.append("events", yamlio.flow_map({
+    ticket.append("events", Flow({
         "at": iso(now), "by": who, "kind": "functional-escalation",
         "from": str(previous or ""), "to": group, "text": text}))
     return f"escalate — to {group}: {text}"
@@ -63,8 +62,8 @@ def escalate_hierarchic(policy: Policy, ticket: Ticket, text: str, who: str,
         raise RuleViolation(f"group {group_name} names no manager to escalate to",
                             hint="set `manager` (or an `escalation` chain) for the group in "
                                  ".gitdesk/policy.yaml")
-    ticket.set("escalation", yamlio.flow_map({"level": level, "manager": manager}))
-    ticket.append("events", yamlio.flow_map({
+    ticket.set("escalation", Flow({"level": level, "manager": manager}))
+    ticket.append("events", Flow({
         "at": iso(now), "by": who, "kind": "hierarchic-escalation", "to": manager,
         "level": level, "text": text}))
     return f"escalate — level {level} to {manager}: {text}"
@@ -75,15 +74,14 @@ def escalated(data: dict[str, Any]) -> bool:
         str(e.get("kind", "")).endswith("escalation") for e in data.get("events") or [])
 
 
-def resolve_children(snap: Snapshot, change: Change, parent: Ticket, who: str,
-                     now: datetime) -> list[str]:
+def resolve_children(ctx: Context, edit: Edit, parent: Ticket) -> list[str]:
     """Resolve the open children of a parent that is being resolved, same commit."""
-    config = snap.config
+    config = ctx.config
     done = []
     for link in parent.links():
         if link.rel != "child":
             continue
-        child = snap.ticket(link.id)
+        child = ctx.tickets[link.id]
         if category_of(config, child.plain()) != "open":
             continue
         workflow = config.workflow_for(child.type, child.data)
@@ -91,13 +89,12 @@ def resolve_children(snap: Snapshot, change: Change, parent: Ticket, who: str,
         if target is None:
             raise RuleViolation(f"{child.id}: its workflow has no resolve state")
         check_move(workflow, child.id, child.status, target)
-        child.set("resolution_code", parent.get("resolution_code"))
-        child.set("solution", f"Resolved with parent {parent.id}: {parent.get('solution')}")
-        child.unset("pending_reason")
-        child.set("status", target)
-        child.append("notes", Note(iso(now), who,
-                                   f"Resolved together with parent {parent.id}").to_yaml())
-        change.put(child)
+        solution = f"Resolved with parent {parent.id}: {parent.get('solution')}"
+        enter_state(config, workflow, child, target,
+                    Entry(code=parent.get("resolution_code"), solution=solution))
+        child.append("notes", Note(iso(ctx.now), ctx.by,
+                                   f"Resolved together with parent {parent.id}").entry())
+        edit.touch(child)
         done.append(child.id)
     return done
 

@@ -1,13 +1,17 @@
-"""Tickets: YAML mappings in round-trip form with stable key order. No I/O."""
+"""Tickets as plain data: a mapping in the canonical key order, edited in place. No I/O.
+
+A ticket's `data` is whatever mapping its file was read into: the round-trip
+codec's (which keeps comments and hand edits) or a plain dict (the importer's,
+the tests'). Edits here use only the mapping protocol plus `insert` where the
+mapping has it; values that need a YAML style say so by their type (`Flow`,
+`Text`), and the codec writes them in that style.
+"""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
-
-from ruamel.yaml.comments import CommentedMap
-
-from gitdesk.yaml import roundtrip as yamlio
 
 KEY_ORDER = (
     "id", "uid", "type", "summary", "description", "status", "request_type", "change_type",
@@ -23,11 +27,27 @@ IMMUTABLE = ("id", "uid", "type", "created", "change_type", "request_type",
 APPEND_ONLY = ("notes", "events", "approvals")
 TEXT_KEYS = ("description", "solution", "symptom", "root_cause", "workaround",
              "implementation_plan", "backout_plan", "test_plan")
+_RANK = {key: i for i, key in enumerate(KEY_ORDER)}
+
+
+def rank(key: str) -> int:
+    """A key's place in the canonical order; keys gitdesk does not know go last."""
+    return _RANK.get(key, len(KEY_ORDER))
 
 
 def ticket_path(type_name: str, ticket_id: str) -> str:
     shard = ticket_id.partition("-")[2][:2]
     return f"tickets/{type_name}/{shard}/{ticket_id}.yaml"
+
+
+class Flow(dict[str, Any]):
+    """A mapping written on one line, `{a: b}`: notes, links, submitter, window."""
+
+
+class Text(str):
+    """Text of several lines, written as a literal block where that reads back exactly."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -37,9 +57,8 @@ class Note:
     text: str
     internal: bool = False
 
-    def to_yaml(self) -> CommentedMap:
-        return yamlio.flow_map({"at": self.at, "by": self.by, "text": self.text,
-                                "internal": self.internal})
+    def entry(self) -> Flow:
+        return Flow(at=self.at, by=self.by, text=self.text, internal=self.internal)
 
 
 @dataclass(frozen=True)
@@ -47,14 +66,52 @@ class Link:
     rel: str
     id: str
 
-    def to_yaml(self) -> CommentedMap:
-        return yamlio.flow_map({"rel": self.rel, "id": self.id})
+    def entry(self) -> Flow:
+        return Flow(rel=self.rel, id=self.id)
+
+
+def insert(mapping: MutableMapping[str, Any], position: int, key: str, value: Any) -> None:
+    """Put key at position (the round-trip mapping's own insert keeps its comments)."""
+    native = getattr(mapping, "insert", None)
+    if native is not None:
+        native(position, key, value)
+        return
+    items = list(mapping.items())
+    items.insert(position, (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
+def replace(mapping: MutableMapping[str, Any], key: str, value: Any) -> None:
+    """Set an existing key to a new value in its place, as a fresh entry: the round-trip
+    mapping would otherwise wrap new text in the old value's quoting style, which
+    cannot represent every text."""
+    position = list(mapping.keys()).index(key)
+    del mapping[key]
+    insert(mapping, position, key, value)
+
+
+def plain(value: Any) -> Any:
+    """A deep copy as plain dicts, lists and scalars (styles and subclasses dropped)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
 
 
 class Ticket:
     """One ticket file's content; edits keep comments, order and untouched text."""
 
-    def __init__(self, data: CommentedMap, path: str) -> None:
+    def __init__(self, data: MutableMapping[str, Any], path: str) -> None:
         self.data = data
         self.path = path
 
@@ -75,11 +132,11 @@ class Ticket:
 
     def set(self, key: str, value: Any) -> None:
         if isinstance(value, str) and key in TEXT_KEYS:
-            value = yamlio.block_text(value)
+            value = Text(value)
         if key in self.data:
-            yamlio.replace(self.data, key, value)
+            replace(self.data, key, value)
             return
-        self.data.insert(self._position(key), key, value)
+        insert(self.data, self._position(key), key, value)
 
     def unset(self, key: str) -> None:
         self.data.pop(key, None)
@@ -87,7 +144,7 @@ class Ticket:
     def append(self, key: str, item: Any) -> None:
         items = self.data.get(key)
         if items is None:
-            items = yamlio.seq()
+            items = []
             self.set(key, items)
         items.append(item)
 
@@ -100,26 +157,21 @@ class Ticket:
                 if isinstance(x, dict) and "rel" in x and "id" in x]
 
     def plain(self) -> dict[str, Any]:
-        result: dict[str, Any] = yamlio.plain(self.data)
+        result: dict[str, Any] = plain(self.data)
         return result
 
-    def dump(self) -> bytes:
-        return yamlio.dump(self.data)
-
     def _position(self, key: str) -> int:
-        rank = KEY_ORDER.index(key) if key in KEY_ORDER else len(KEY_ORDER)
-        keys = list(self.data.keys())
-        for i, existing in enumerate(keys):
-            other = KEY_ORDER.index(existing) if existing in KEY_ORDER else len(KEY_ORDER)
-            if other > rank:
+        wanted = rank(key)
+        for i, existing in enumerate(self.data.keys()):
+            if rank(existing) > wanted:
                 return i
-        return len(keys)
+        return len(self.data)
 
 
 def new_ticket(fields: dict[str, Any], path: str) -> Ticket:
     """A ticket whose keys are laid out in the canonical order."""
-    ticket = Ticket(yamlio.block_map(), path)
-    for key in sorted(fields, key=lambda k: KEY_ORDER.index(k) if k in KEY_ORDER else 999):
+    ticket = Ticket({}, path)
+    for key in sorted(fields, key=rank):
         if fields[key] is not None:
             ticket.set(key, fields[key])
     return ticket

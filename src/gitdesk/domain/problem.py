@@ -10,9 +10,9 @@ from typing import Any
 
 from gitdesk.domain.clock import iso, parse_time
 from gitdesk.domain.config import DeskConfig
+from gitdesk.domain.edits import Context, Edit
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.domain.query import category_of
-from gitdesk.store.write import Change, Snapshot
 
 # How much a word found in each field counts when ranking known errors.
 WEIGHTS = {"summary": 3.0, "symptom": 2.5, "root_cause": 2.0, "workaround": 1.5,
@@ -73,20 +73,18 @@ def search(records: list[dict[str, Any]], text: str, *, ci: str | None = None,
     return matches[:limit]
 
 
-def publish_workaround(snap: Snapshot, change: Change, problem: Ticket, text: str,
-                       who: str, now: datetime) -> list[str]:
+def publish_workaround(ctx: Context, edit: Edit, problem: Ticket, text: str) -> list[str]:
     """Add the workaround as a note to every open incident the problem causes."""
-    config = snap.config
     told = []
     for link in problem.links():
         if link.rel != "causes":
             continue
-        incident = snap.ticket(link.id)
-        if category_of(config, incident.plain()) != "open":
+        incident = ctx.tickets[link.id]
+        if category_of(ctx.config, incident.plain()) != "open":
             continue
-        incident.append("notes", Note(iso(now), who,
-                                      f"Workaround from {problem.id}: {text}").to_yaml())
-        change.put(incident)
+        incident.append("notes", Note(iso(ctx.now), ctx.by,
+                                      f"Workaround from {problem.id}: {text}").entry())
+        edit.touch(incident)
         told.append(incident.id)
     return told
 

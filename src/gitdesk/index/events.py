@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from gitdesk import gitio
-from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import reader as fastyaml
-from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.ticket import parse_blob
 
 DDL = """
 CREATE TABLE IF NOT EXISTS events(
@@ -168,25 +167,6 @@ class _Blobs:
         if len(self.cache) > _CACHE_SIZE:
             self.cache.popitem(last=False)
         return data
-
-
-def parse_blob(data: bytes, path: str, memo: fastyaml.Memo | None = None
-               ) -> dict[str, Any] | None:
-    """A ticket version as plain data: the fast reader, else the full parser. With
-    a memo, values are shared with other versions (see fastyaml.loads_shared)."""
-    try:
-        text_value = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    fast = fastyaml.loads(text_value) if memo is None else \
-        fastyaml.loads_shared(text_value, memo)
-    if fast is not None:
-        return fast
-    try:
-        loaded = yamlio.plain(yamlio.load(text_value, path))
-    except GitdeskError:
-        return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 @dataclass

@@ -21,9 +21,11 @@ from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
 from gitdesk.index import events
 from gitdesk.index.events import Latest
-from gitdesk.store.write import Desk, Snapshot
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Desk
 from gitdesk.verify.files import check_file
 from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.ticket import parse_blob
 
 SCHEMA_VERSION = "6"
 COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
@@ -179,7 +181,7 @@ class Index:
 
 def _parse(snap: Snapshot, path: str, oid: str) -> Row:
     raw = gitio.blob_data(snap.repo, oid)
-    data = events.parse_blob(raw, path)
+    data = parse_blob(raw, path)
     if data is None:
         try:
             yamlio.load(raw, path)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gitdesk.domain.config import DeskConfig
+from gitdesk.errors import UsageError
 from gitdesk.reports.facts import Facts
 
 
@@ -222,8 +223,6 @@ def detail(s: Scope) -> Report:
     for key in reversed(s.sort or ["created"]):
         name = key.lstrip("-")
         if name not in columns:
-            from gitdesk.errors import UsageError
-
             raise UsageError(f"--sort: {name!r} is not a column", hint=", ".join(columns))
         i = columns.index(name)
         rows.sort(key=lambda r, i=i, name=name: _order(r[i], ranks if name == "priority"

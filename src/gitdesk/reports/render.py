@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from gitdesk.cli.output import cell
+from gitdesk.domain.text import cell
 from gitdesk.reports.compute import Chart, Report, Section
 
 FORMATS = ("text", "markdown", "html", "csv", "json")

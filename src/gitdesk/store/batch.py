@@ -39,7 +39,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from gitdesk import gitio
 from gitdesk.domain.clock import Identity
-from gitdesk.domain.model import KEY_ORDER
+from gitdesk.domain.model import KEY_ORDER, plain
 from gitdesk.errors import Conflict, GitdeskError
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -200,10 +200,10 @@ def _oracle(context: str, value: Any) -> str | None:
     if "\n" in text:
         return None
     try:
-        back = yamlio.plain(yamlio.load(out, "(probe)"))
+        back = plain(yamlio.load(out, "(probe)"))
     except GitdeskError:
         return None
-    return text if back == yamlio.plain(probe) else None
+    return text if back == plain(probe) else None
 
 
 def _dump_text(data: Any) -> str:

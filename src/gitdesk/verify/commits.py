@@ -29,13 +29,15 @@ from typing import Any
 
 from gitdesk import gitio
 from gitdesk.domain.approvals import Approver, content_hash, groups_for, required_levels
-from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy, parse_config, parse_policy
+from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy
+from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError, InvalidFile
-from gitdesk.index.events import parse_blob
-from gitdesk.store.write import Snapshot
 from gitdesk.verify import signing
+from gitdesk.verify.configs import parse_config, parse_policy
 from gitdesk.verify.files import Rules, Violation, check_change
+from gitdesk.verify.tree import DeskTree
 from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.ticket import parse_blob
 
 DESK_DIR = ".gitdesk/"
 
@@ -76,12 +78,6 @@ class _Signer:
         return self._verdict
 
 
-def openpgp_keys(snap: Snapshot) -> dict[str, bytes]:
-    return {name: gitio.blob_data(snap.repo, oid)
-            for name, oid, is_tree in gitio.list_dir(snap.repo, snap.tree, signing.KEYS_DIR)
-            if not is_tree and name.endswith(".asc")}
-
-
 def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
                   approvers: Callable[[Any], list[Approver]] | None = None) -> list[Violation]:
     """Every violation of the rules by this commit, judged against its parent.
@@ -89,16 +85,17 @@ def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
     `approvers` decides whose approvals count at an approval gate; by default the
     entries on the current content (each was checked when its commit was)."""
     parents = list(commit.parents)
-    base = Snapshot(repo, parents[0] if parents else None)
-    head = Snapshot(repo, commit)
+    base = DeskTree(repo, parents[0] if parents else None)
+    head = DeskTree(repo, commit)
     trusted_base = base.read(POLICY_PATH) is not None
     rules, policy, problems = _rules(base if trusted_base else head)
     if rules is None:
         return problems
     if approvers is not None:
         rules = Rules(rules.config, rules.policy, approvers)
-    signer = _Signer(repo, str(commit.id), policy, openpgp_keys(base if trusted_base else head))
-    others = [Snapshot(repo, p) for p in parents[1:]]
+    keys = (base if trusted_base else head).openpgp_keys()
+    signer = _Signer(repo, str(commit.id), policy, keys)
+    others = [DeskTree(repo, p) for p in parents[1:]]
     violations: list[Violation] = []
     new_approvals = 0
     for path, _old_oid, new_oid in gitio.changed_blobs(repo, base.tree, head.tree):
@@ -117,7 +114,7 @@ def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
     return violations
 
 
-def _rules(snap: Snapshot) -> tuple[Rules | None, Policy | None, list[Violation]]:
+def _rules(snap: DeskTree) -> tuple[Rules | None, Policy | None, list[Violation]]:
     try:
         config = snap.config
         policy = snap.policy if snap.read(POLICY_PATH) is not None else None
@@ -128,7 +125,7 @@ def _rules(snap: Snapshot) -> tuple[Rules | None, Policy | None, list[Violation]
     return Rules(config, policy), policy, []
 
 
-def _desk_file(path: str, new_oid: str | None, head: Snapshot, signer: _Signer,
+def _desk_file(path: str, new_oid: str | None, head: DeskTree, signer: _Signer,
                policy: Policy | None, trusted_base: bool) -> list[Violation]:
     problems = []
     if new_oid is not None and path in (CONFIG_PATH, POLICY_PATH):
@@ -156,15 +153,15 @@ def _admins_have_keys(policy: Policy) -> bool:
     return any(policy.people[a].keys for a in policy.admins if a in policy.people)
 
 
-def _load(snap: Snapshot, path: str) -> Any:
+def _load(snap: DeskTree, path: str) -> Any:
     data = snap.read(path)
     if data is None:
         return None
     fast = parse_blob(data, path)  # the fast reader when the file is in gitdesk's layout
-    return fast if fast is not None else yamlio.plain(yamlio.load(data, path))
+    return fast if fast is not None else plain(yamlio.load(data, path))
 
 
-def _ticket(rules: Rules, path: str, base: Snapshot, head: Snapshot, others: list[Snapshot],
+def _ticket(rules: Rules, path: str, base: DeskTree, head: DeskTree, others: list[DeskTree],
             signer: _Signer) -> tuple[list[Violation], int]:
     try:
         old = _load(base, path)

@@ -19,9 +19,10 @@ from gitdesk.domain.approvals import (
     required_levels,
     shortfalls,
 )
-from gitdesk.domain.config import DeskConfig, Policy, Workflow, locate
+from gitdesk.domain.config import DeskConfig, Policy, Workflow
 from gitdesk.domain.model import APPEND_ONLY, IMMUTABLE, ticket_path
 from gitdesk.errors import InvalidFile
+from gitdesk.yaml.roundtrip import locate
 
 
 @dataclass(frozen=True)

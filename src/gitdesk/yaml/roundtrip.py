@@ -16,6 +16,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
+from gitdesk.domain.model import Flow, Text
 from gitdesk.errors import InvalidFile
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -79,8 +80,10 @@ def load(data: bytes | str, path: str) -> Any:
 
 
 def dump(data: Any) -> bytes:
+    """YAML text of round-trip data, or of plain data whose values say their style by
+    type (`Flow`, `Text`; see domain.model)."""
     out = io.StringIO()
-    _YAML.dump(data, out)
+    _YAML.dump(_styled(data), out)
     return out.getvalue().encode("utf-8")
 
 
@@ -94,6 +97,21 @@ def line_of(node: Any, key: str | int) -> int | None:
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
     return int(pos[0]) + 1 if pos else None
+
+
+def locate(root: Any, key_path: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest key of key_path that the file has."""
+    node, line = root, None
+    for key in key_path:
+        found = line_of(node, key)
+        if found is None:
+            break
+        line = found
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
 
 
 def block_text(text: str) -> str:
@@ -113,15 +131,6 @@ def _literal_safe(text: str) -> bool:
     # only plain printable characters and tabs inside lines
     return all((ch.isprintable() and ch not in "\u2028\u2029\ufeff") or ch in "\n\t"
                for ch in text) and "\t" not in text
-
-
-def replace(mapping: CommentedMap, key: str, value: Any) -> None:
-    """Set an existing key to a new value in place. Plain assignment would keep the
-    old value's quoting style (ruamel.yaml wraps the new text in it), which cannot
-    represent every text; a fresh entry lets the representer choose."""
-    position = list(mapping.keys()).index(key)
-    del mapping[key]
-    mapping.insert(position, key, value)
 
 
 def flow_map(items: dict[str, Any]) -> CommentedMap:
@@ -148,18 +157,33 @@ def seq(items: list[Any] | None = None) -> CommentedSeq:
     return CommentedSeq(items or [])
 
 
-def plain(value: Any) -> Any:
-    """A deep copy of round-trip data as plain dicts, lists and scalars."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool) or value is None:
+
+
+def _styled(value: Any, *, in_flow: bool = False) -> Any:
+    """Round-trip data for the codec: plain values in the style their type asks for
+    (`Flow` on one line, `Text` as a literal block, other mappings and lists as
+    blocks); round-trip nodes keep theirs, their new children are styled in place."""
+    if isinstance(value, CommentedMap):
+        flow = bool(value.fa.flow_style())
+        for key, item in value.items():
+            styled = _styled(item, in_flow=flow)
+            if styled is not item:
+                value[key] = styled
         return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
+    if isinstance(value, CommentedSeq):
+        for i, item in enumerate(value):
+            styled = _styled(item)
+            if styled is not item:
+                value[i] = styled
+        return value
+    if isinstance(value, Flow):
+        return flow_map({k: _styled(v, in_flow=True) for k, v in value.items()})
+    if isinstance(value, dict):
+        return block_map({k: _styled(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return seq([_styled(v) for v in value])
+    if isinstance(value, Text):
+        return block_text(str(value))
+    if in_flow and type(value) is str:
+        return flow_value(value)
     return value

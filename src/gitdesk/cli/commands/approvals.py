@@ -8,6 +8,7 @@ from gitdesk.actions import approve as approving
 from gitdesk.cli.common import desk_of, require
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
+from gitdesk.verify import trust
 
 
 @click.command("approve", epilog='Example:\n  gitdesk approve CHG-3MZ8 -m "CAB 2026-11-25: go"')
@@ -42,7 +43,7 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
                                        ticket.status):
         return
     data = ticket.plain()
-    missing = approving.missing(desk, config, policy, data)
+    missing = trust.missing(desk.repo, desk.ref, config, policy, data)
     for shortfall in missing:
         click.echo(f"gitdesk: {ticket.id} {shortfall}", err=True)
     from gitdesk.actions import notify as mail  # smtplib and email cost start-up; only load to send
@@ -68,7 +69,7 @@ def notify() -> None:
 @click.pass_context
 def flush(ctx: click.Context) -> None:
     """Send the messages waiting in the outbox."""
-    from gitdesk.actions import notify as mail
+    from gitdesk.actions import notify as mail  # smtplib and email cost start-up
 
     desk = desk_of(ctx)
     smtp = mail.Smtp.from_config(desk.snapshot().config.raw)

@@ -7,20 +7,22 @@ import sys
 
 import click
 
-from gitdesk.actions import approve as approving
 from gitdesk.actions import tickets as actions
 from gitdesk.cli.commands.approvals import request_approvals
 from gitdesk.cli.common import desk_of, emit, format_option, parse_pairs, require
-from gitdesk.cli.output import one_line, render
+from gitdesk.cli.output import render
 from gitdesk.cli.views import LIST_COLUMNS, flat_record, show_text
 from gitdesk.domain import problem, query
 from gitdesk.domain.approvals import required_levels
 from gitdesk.domain.incident import escalated
 from gitdesk.domain.model import Ticket
+from gitdesk.domain.text import one_line
 from gitdesk.domain.where import compile_where
 from gitdesk.errors import UsageError
 from gitdesk.index.tickets import current_rows
-from gitdesk.store.write import Desk, Snapshot
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Desk
+from gitdesk.verify import trust
 from gitdesk.yaml.roundtrip import dump
 
 
@@ -239,13 +241,13 @@ def approval_text(desk: Desk, snap: Snapshot, ticket: Ticket) -> str:
     if not levels and not data.get("approvals"):
         return ""
     lines = ["", "Approvals:"]
-    for state in approving.approval_states(desk, snap, ticket):
+    for state in trust.approval_states(desk.repo, desk.ref, ticket.path, data):
         entry = state.entry
         comment = f" — {entry['comment']}" if entry.get("comment") else ""
         lines.append(f"  {entry['at']}  {entry['by']} {entry['decision']} for "
                      f"{entry.get('group', '?')}: {state.validity}{comment}")
     if not data.get("approvals"):
         lines.append("  none yet")
-    missing = approving.missing(desk, snap.config, snap.policy, data)
+    missing = trust.missing(desk.repo, desk.ref, snap.config, snap.policy, data)
     lines += [f"  missing: {m}" for m in missing] or ["  all approval levels are satisfied"]
     return "\n".join(lines) + "\n"

@@ -62,8 +62,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gitdesk import gitio
 from gitdesk.domain import ids
 from gitdesk.domain.clock import Identity
-from gitdesk.domain.config import CONFIG_PATH, DeskConfig, Policy, Workflow, parse_config
-from gitdesk.domain.model import Ticket, ticket_path
+from gitdesk.domain.config import CONFIG_PATH, DeskConfig, Policy, Workflow
+from gitdesk.domain.model import Ticket, plain, ticket_path
 from gitdesk.errors import GitdeskError, InvalidFile, RuleViolation, UsageError
 from gitdesk.store.batch import (
     BatchWriter,
@@ -75,8 +75,10 @@ from gitdesk.store.batch import (
     with_key,
     without_key,
 )
-from gitdesk.store.write import Change, Desk, Snapshot
+from gitdesk.store.read import Snapshot
+from gitdesk.store.write import Change, Desk
 from gitdesk.verify import signing
+from gitdesk.verify.configs import parse_config
 from gitdesk.verify.files import Rules, check_change
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -148,14 +150,14 @@ def _merge(base: Any, over: Any) -> Any:
 
 def load_mapping(path: Path | None = None) -> Mapping:
     """The default mapping, with the user's mapping file laid over it."""
-    raw = yamlio.plain(yamlio.load(default_mapping_text(), MAPPING_TEMPLATE))
+    raw = plain(yamlio.load(default_mapping_text(), MAPPING_TEMPLATE))
     where = "(default mapping)"
     if path is not None:
         try:
             text = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"--mapping: cannot read {path}: {exc.strerror}") from exc
-        user = yamlio.plain(yamlio.load(text, str(path)))
+        user = plain(yamlio.load(text, str(path)))
         if user is not None and not isinstance(user, dict):
             raise InvalidFile(str(path), ["a mapping file is a YAML mapping"])
         raw = _merge(raw, user or {})
@@ -838,12 +840,12 @@ class Importer:
     def _bytes(self, track: Track, old: dict[str, Any] | None, new: dict[str, Any]) -> bytes:
         if track.roundtrip is not None and old is not None:
             sync_roundtrip(track.roundtrip, old, new)
-            return track.roundtrip.dump()
+            return yamlio.dump(track.roundtrip.data)
         data = self.emitter.dump(new)
         if data is None:
             data = yamlio.dump(to_roundtrip(new))
             try:
-                same = yamlio.plain(yamlio.load(data, track.path or "")) == yamlio.plain(
+                same = plain(yamlio.load(data, track.path or "")) == plain(
                     to_roundtrip(new))
             except GitdeskError:
                 same = False
