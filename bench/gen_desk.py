@@ -41,9 +41,10 @@ from typing import IO, Any
 
 from gitdesk.actions.init import init_desk, template_file
 from gitdesk.domain import ids
-from gitdesk.domain.config import DeskConfig, Workflow, parse_config
-from gitdesk.domain.model import KEY_ORDER, ticket_path
+from gitdesk.domain.config import DeskConfig, Workflow
+from gitdesk.domain.model import KEY_ORDER, plain, ticket_path
 from gitdesk.domain.workflow import derive_priority, due_time
+from gitdesk.verify.configs import parse_config
 from gitdesk.verify.files import check_file
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -375,9 +376,9 @@ def self_check(config: DeskConfig, tickets: list[Ticket], rng: random.Random) ->
         if yamlio.dump(root) != data:
             raise SystemExit(f"{path}: not in gitdesk's layout:\n{data.decode()}\n---\n"
                              f"{yamlio.dump(root).decode()}")
-        plain = yamlio.plain(root)
-        wrong = {k: (v, plain.get(k)) for k, v in t.data.items() if plain.get(k) != v}
-        if wrong or len(plain.get("notes") or []) != len(t.notes):
+        read = plain(root)
+        wrong = {k: (v, read.get(k)) for k, v in t.data.items() if read.get(k) != v}
+        if wrong or len(read.get("notes") or []) != len(t.notes):
             raise SystemExit(f"{path}: reads back differently: {wrong}")
         problems = check_file(config, path, root)
         if problems:

@@ -54,8 +54,9 @@ OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
 import gen_desk  # noqa: E402
-from gitdesk.domain.config import CONFIG_PATH, DeskConfig, parse_config  # noqa: E402
+from gitdesk.domain.config import CONFIG_PATH, DeskConfig  # noqa: E402
 from gitdesk.domain.model import ticket_path  # noqa: E402
+from gitdesk.verify.configs import parse_config  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 GITDESK = shutil.which("gitdesk", path=str(VENV_BIN)) or shutil.which("gitdesk") or "gitdesk"
