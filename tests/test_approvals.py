@@ -73,7 +73,7 @@ def test_authorize_names_who_must_approve(desk: Desk, people: dict[str, Person])
 def test_show_lists_approvals_with_their_validity_and_what_is_missing(
         desk: Desk, people: dict[str, Person]) -> None:
     bob = people["bob"]
-    tid = ready_change(desk, bob)
+    tid = ready_change(desk, people["dave"])
     lines = approval_lines(desk, tid)
     assert lines == ["  none yet",
                      "  missing: needs 1 approval(s) from group cab (has 0); ask: alice, bob"]
@@ -131,7 +131,9 @@ def test_rejection_by_a_required_approver_sends_the_change_back_to_new(
     desk.ok_as(alice, "transition", tid, "authorize")
     result = desk.as_(alice, "transition", tid, "scheduled")
     assert result.exit_code == 1 and "group cab (has 0)" in result.stderr
-    desk.ok_as(alice, "approve", tid)
+    refused = desk.as_(alice, "approve", tid)  # she opened it: separation of duties
+    assert refused.exit_code == 1 and "alice requested it" in refused.stderr
+    desk.ok_as(bob, "approve", tid)
     desk.ok_as(alice, "transition", tid, "scheduled")
 
 
@@ -147,7 +149,7 @@ def test_reject_needs_a_reason(desk: Desk, people: dict[str, Person]) -> None:
 def test_a_database_change_on_a_web_server_needs_cab_and_dba(
         desk: Desk, people: dict[str, Person]) -> None:
     bob, carol = people["bob"], people["carol"]
-    tid = ready_change(desk, bob, summary="Move web01 sessions to db01", cis="db01")
+    tid = ready_change(desk, people["dave"], summary="Move web01 sessions to db01", cis="db01")
     lines = approval_lines(desk, tid)
     assert "  missing: needs 1 approval(s) from group cab (has 0); ask: alice, bob" in lines
     assert "  missing: needs 1 approval(s) from group dba (has 0); ask: carol" in lines
@@ -169,7 +171,7 @@ def test_a_database_change_on_a_web_server_needs_cab_and_dba(
 def test_a_rule_asking_two_approvals_needs_two_different_people(
         desk: Desk, people: dict[str, Person]) -> None:
     alice, bob = people["alice"], people["bob"]
-    tid = ready_change(desk, bob, summary="Replace the load balancer", risk="high")
+    tid = ready_change(desk, people["dave"], summary="Replace the load balancer", risk="high")
     desk.ok_as(bob, "approve", tid, "-m", "one")
     desk.ok_as(bob, "approve", tid, "-m", "one again")  # the same person twice is still one
     result = desk.as_(bob, "transition", tid, "scheduled")
@@ -182,7 +184,7 @@ def test_a_rule_asking_two_approvals_needs_two_different_people(
 
 def test_an_emergency_change_needs_the_ecab(desk: Desk, people: dict[str, Person]) -> None:
     alice, bob = people["alice"], people["bob"]
-    tid = ready_change(desk, bob, summary="Patch the OpenSSL hole now",
+    tid = ready_change(desk, people["dave"], summary="Patch the OpenSSL hole now",
                        change_type="emergency")
     result = desk.as_(bob, "approve", tid)
     assert result.exit_code == 1
@@ -209,7 +211,7 @@ def test_an_approval_whose_commit_is_not_signed_does_not_count(
     """An entry added by hand with a plain `git commit` (no hooks in this clone) is shown
     as untrusted; it must not satisfy the CAB level, here or at the gate."""
     bob = people["bob"]
-    tid = ready_change(desk, bob)
+    tid = ready_change(desk, people["dave"])
     edit_yaml(desk.file(tid), hand_approve("bob", "cab"))
     base = desk.head()
     commit(desk.path, bob, f"{tid}: approve", sign=False)

@@ -182,7 +182,8 @@ def test_standard_change_keeps_the_summary_given_with_s(desk: Gitdesk) -> None:
 
 
 def test_standard_change_is_pre_authorized(desk: Gitdesk) -> None:
-    use_policy(desk, CAB_FOR_ALL_CHANGES)
+    """The ITIL policy asks the CAB for normal changes: a standard change from its
+    template needs no approval, a normal one does."""
     standard = desk.open("change", "--standard", "add-dns-record",
                          "--window", "2026-12-01T09:00:00Z")
     before = desk.commits()
@@ -195,8 +196,30 @@ def test_standard_change_is_pre_authorized(desk: Gitdesk) -> None:
 
     normal = ready(desk)
     refused(desk, "transition", normal, "scheduled", code=1,
+            says=("cannot move to scheduled", "needs 1 approval(s) from group cab"))
+
+
+def test_a_rule_that_selects_a_standard_change_is_enforced(desk: Gitdesk) -> None:
+    """A policy rule selecting every change holds for standard changes too: they are
+    pre-authorized only when no rule asks approvals of them."""
+    use_policy(desk, CAB_FOR_ALL_CHANGES)
+    standard = desk.open("change", "--standard", "add-dns-record",
+                         "--window", "2026-12-01T09:00:00Z")
+    refused(desk, "transition", standard, "scheduled", code=1,
             says=("cannot move to scheduled", "needs 1 approval(s) from group cab",
                   "ask: test, mia"))
+
+
+def test_a_standard_change_stays_within_its_template(desk: Gitdesk) -> None:
+    standard = desk.open("change", "--standard", "add-dns-record",
+                         "--window", "2026-12-01T09:00:00Z")
+    head = desk.commits()
+    refused(desk, "set", standard, "implementation_plan=DROP DATABASE billing", code=1,
+            says=("implementation_plan is not what the standard change add-dns-record gives",
+                  "--change-type normal"))
+    refused(desk, "open", "change", "--standard", "add-dns-record", "--risk", "high", code=1,
+            says=("risk is not what the standard change add-dns-record gives",))
+    assert desk.commits() == head
 
 
 def test_standard_change_without_a_window_cannot_be_scheduled(desk: Gitdesk) -> None:
@@ -233,7 +256,8 @@ def test_every_change_type_can_be_cancelled_from_any_open_state(open_desk: Gitde
               for i in range(len(standard) + 1)]
     for args, steps in cases:
         tid = desk.open("change", *args, "--window", "2026-12-01T22:00:00Z/1h")
-        desk.ok("set", tid, *PLANS)
+        if "--standard" not in args:  # a standard change's plans are its template's
+            desk.ok("set", tid, *PLANS)
         for state in steps:
             desk.ok("transition", tid, state)
         desk.ok("cancel", tid, "-m", "Not needed")

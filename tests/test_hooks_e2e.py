@@ -541,3 +541,264 @@ def test_pre_commit_hook_refuses_a_forbidden_hand_edit(tmp_path: Path,
         env={**dave.env(), "GITDESK": GITDESK})
     assert desk.head() != head
 
+
+
+# ---------------------------------------------------------------------------
+# merges: judged against every parent, and only from this desk's own history
+
+
+def second_clone(desk: Desk, server: Server, who: Person, name: str = "other") -> Desk:
+    """Another person's clone of the server's desk."""
+    path = desk.path.parent / name
+    run(["git", "clone", "-q", server.file_url, str(path)], env=who.env())
+    return Desk(path)
+
+
+def commit_tree(repo: Path, who: Person, tree: str, parents: list[str], message: str) -> str:
+    args = ["git", "commit-tree", tree, "-m", message]
+    for parent in parents:
+        args += ["-p", parent]
+    return run(args, cwd=repo, env=who.env()).stdout.strip()
+
+
+def test_merge_s_ours_that_drops_anothers_note_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    dave, bob = people["dave"], people["bob"]
+    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    other = second_clone(desk, server, bob)
+    other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
+    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
+        env=dave.env())
+    assert desk("verify", "FETCH_HEAD..HEAD").exit_code == 4
+    assert_refused(desk, server, dave, "append-only", f"{tid}: the merge drops notes")
+
+
+def test_merge_that_takes_one_side_wholesale_dropping_a_new_ticket_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    dave, bob = people["dave"], people["bob"]
+    other = second_clone(desk, server, bob)
+    theirs = other.ok_as(bob, "open", "incident", "-s", "VPN down").strip()
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(dave, "open", "incident", "-s", "Printer jammed")
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
+    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
+        env=dave.env())
+    assert not desk.file(theirs).exists()
+    assert_refused(desk, server, dave, "no-delete", "the merge drops a ticket a parent has")
+
+
+def test_merge_that_drops_a_signed_approval_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    tid = ready_change(desk, alice)
+    assert push(desk.path, server.file_url, alice).returncode == 0
+    other = second_clone(desk, server, bob)
+    other.ok_as(bob, "approve", tid, "-m", "go")
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(alice, "note", tid, "-m", "window confirmed with the web team")
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=alice.env())
+    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
+        env=alice.env())
+    assert_refused(desk, server, alice, "append-only", f"{tid}: the merge drops approvals")
+
+
+def test_merge_keeping_both_notes_in_time_order_is_accepted(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """Resolving a note conflict the natural way (both notes, oldest first) passes."""
+    dave, bob = people["dave"], people["bob"]
+    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    other = second_clone(desk, server, bob)
+    other.ok_as(bob, "note", tid, "-m", "first: bob", env={
+        "GIT_AUTHOR_DATE": "2030-01-01T10:00:00Z", "GIT_COMMITTER_DATE": "2030-01-01T10:00:00Z"})
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(dave, "note", tid, "-m", "second: dave", env={
+        "GIT_AUTHOR_DATE": "2030-01-01T11:00:00Z", "GIT_COMMITTER_DATE": "2030-01-01T11:00:00Z"})
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
+    merged = run(["git", "merge", "--no-edit", "FETCH_HEAD"], cwd=desk.path, env=dave.env(),
+                 check=False)
+    if merged.returncode != 0:  # git's text merge conflicts inside notes: resolve by hand
+        theirs = run(["git", "show", f"FETCH_HEAD:{desk.file(tid).relative_to(desk.path)}"],
+                     cwd=desk.path).stdout
+        ours = run(["git", "show", f"HEAD:{desk.file(tid).relative_to(desk.path)}"],
+                   cwd=desk.path).stdout
+        extra = [line for line in ours.splitlines() if "second: dave" in line]
+        desk.file(tid).write_text(theirs + "\n".join(extra) + "\n")
+        commit(desk.path, dave, "merge: both notes", sign=False)
+    notes = [n["text"] for n in desk.ticket(tid)["notes"]]
+    assert notes == ["first: bob", "second: dave"]
+    result = push(desk.path, server.file_url, dave)
+    assert result.returncode == 0, result.stderr
+
+
+def forged_root(desk: Desk, attacker: Person) -> str:
+    """A parentless commit holding a complete desk whose policy makes the attacker an
+    admin and maps the attacker's key to alice."""
+    forged = desk.path.parent / "forged"
+    run(["git", "clone", "-q", str(desk.path), str(forged)])
+    policy = forged / ".gitdesk/policy.yaml"
+
+    def takeover(data: Any) -> None:
+        data["admins"] = [attacker.id]
+        data["people"]["alice"]["keys"] = [attacker.public_key()]
+
+    edit_yaml(policy, takeover)
+    run(["git", "add", "-A"], cwd=forged)
+    tree = run(["git", "write-tree"], cwd=forged).stdout.strip()
+    root = commit_tree(forged, attacker, tree, [], "a fresh start")
+    run(["git", "fetch", "-q", str(forged), root], cwd=desk.path)
+    return root
+
+
+def test_merge_of_a_forged_desk_root_is_refused_whichever_parent_comes_first(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    root = forged_root(desk, bob)
+    head = desk.head()
+    tree = run(["git", "rev-parse", f"{root}^{{tree}}"], cwd=desk.path).stdout.strip()
+    for parents in ([head, root], [root, head]):
+        merge = commit_tree(desk.path, bob, tree, parents, "merge a fresh start")
+        run(["git", "reset", "-q", "--hard", merge], cwd=desk.path)
+        assert desk("verify", f"{head}..HEAD").exit_code == 4
+        assert_refused(desk, server, bob, "history", "does not descend from the desk's first")
+        run(["git", "reset", "-q", "--hard", head], cwd=desk.path)
+
+
+def test_a_commit_without_the_desk_on_its_branch_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    desk.ok_as(bob, "open", "incident", "-s", "Disk full")
+    run(["git", "rm", "-q", "-r", ".gitdesk", "tickets"], cwd=desk.path)
+    (desk.path / "README").write_text("nothing to see\n")
+    commit(desk.path, bob, "start over", sign=False)
+    (desk.path / "README").write_text("still nothing\n")
+    commit(desk.path, bob, "carry on", sign=False)
+    assert_refused(desk, server, bob, "config", ".gitdesk/config.yaml cannot be deleted")
+
+
+def test_a_parentless_commit_on_a_new_branch_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    root = forged_root(desk, bob)
+    result = run(["git", "push", server.file_url, f"{root}:refs/heads/takeover"],
+                 cwd=desk.path, env=bob.env(), check=False)
+    assert result.returncode != 0 and "[history]" in result.stderr, result.stderr
+    assert server.tip("takeover") == ""
+
+
+def test_tags_are_refused_unless_the_server_allows_them(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    run(["git", "tag", "v1", "HEAD"], cwd=desk.path)
+    result = run(["git", "push", server.file_url, "refs/tags/v1"], cwd=desk.path,
+                 env=bob.env(), check=False)
+    assert result.returncode != 0 and "tags are refused" in result.stderr
+    run(["git", "-C", str(server.bare), "config", "gitdesk.allowTags", "true"])
+    result = run(["git", "push", server.file_url, "refs/tags/v1"], cwd=desk.path,
+                 env=bob.env(), check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unprotected_refs_pass_but_their_commits_are_verified_when_merged(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """With only main protected, a side ref may hold anything; merging it into main
+    verifies what it brings."""
+    bob = people["bob"]
+    run(["git", "-C", str(server.bare), "config", "gitdesk.protect", "refs/heads/main"])
+    tid = desk.ok_as(bob, "open", "incident", "-s", "Disk full").strip()
+    hand_edit(desk, tid, set_status("closed"))
+    bad = commit(desk.path, bob, "close by hand", sign=False)
+    side = run(["git", "push", server.file_url, f"{bad}:refs/heads/scratch"], cwd=desk.path,
+               env=bob.env(), check=False)
+    assert side.returncode == 0, side.stderr
+    assert_refused(desk, server, bob, "workflow", f"{tid}: cannot move from new to closed")
+
+
+def test_a_merge_with_an_empty_parentless_commit_cannot_delete_the_desk(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """The merge's tree equals its unrelated second parent's (empty): not one deletion
+    may be waved through because "it equals a parent"."""
+    bob = people["bob"]
+    desk.ok_as(bob, "open", "incident", "-s", "Disk full")
+    head = desk.head()
+    empty = run(["git", "mktree"], cwd=desk.path, input="").stdout.strip()
+    stranger = commit_tree(desk.path, bob, empty, [], "nothing")
+    merge = commit_tree(desk.path, bob, empty, [head, stranger], "merge nothing")
+    run(["git", "reset", "-q", "--hard", merge], cwd=desk.path)
+    assert desk("verify", f"{head}..HEAD").exit_code == 4
+    assert_refused(desk, server, bob, "history", "does not descend from the desk's first")
+
+
+# ---------------------------------------------------------------------------
+# fields that choose the workflow are derived, not believed
+
+
+def test_a_hand_made_standard_change_on_a_database_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """A 'standard' change whose plan is not its template's, on db01, walked to
+    implement by hand: no DBA ever approved it."""
+    dave = people["dave"]
+    tid = desk.ok_as(dave, "open", "change", "--standard", "restart-web-service",
+                     "--window", "2030-01-10T22:00:00Z", "--ci", "DB01 ").strip()
+
+    def walk(ticket: Any) -> None:
+        ticket["implementation_plan"] = "DROP DATABASE billing"
+        ticket["status"] = "scheduled"
+
+    hand_edit(desk, tid, walk)
+    commit(desk.path, dave, f"{tid}: scheduled", sign=False)
+    assert_refused(desk, server, dave, "workflow",
+                   f"{tid}: implementation_plan is not what the standard change "
+                   "restart-web-service gives")
+
+
+def test_a_standard_change_from_its_template_on_a_database_needs_the_dba(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """Within its template but on DB01 (any case, blanks around): the DBA rule (ci db*)
+    still selects it, so scheduling it needs a DBA's approval."""
+    dave = people["dave"]
+    tid = desk.ok_as(dave, "open", "change", "--standard", "restart-web-service",
+                     "--window", "2030-01-10T22:00:00Z", "--ci", " DB01").strip()
+    refused = desk.as_(dave, "transition", tid, "scheduled")
+    assert refused.exit_code == 1 and "group dba" in refused.stderr, refused.stderr
+    hand_edit(desk, tid, set_status("scheduled"))
+    commit(desk.path, dave, f"{tid}: scheduled", sign=False)
+    assert_refused(desk, server, dave, "approval",
+                   f"{tid}: cannot move to scheduled: needs 1 approval(s) from group dba")
+
+
+def test_a_request_written_without_approval_required_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    dave = people["dave"]
+    tid = desk.ok_as(dave, "open", "request", "-s", "Laptop for Ann", "--request-type",
+                     "new-laptop", "--submitter", "Ann <ann@example.org>").strip()
+    run(["git", "reset", "-q", "--soft", "HEAD~1"], cwd=desk.path)
+
+    def no_approval(ticket: Any) -> None:
+        del ticket["approval_required"]
+        ticket["status"] = "new"  # the plain request workflow's first state
+
+    hand_edit(desk, tid, no_approval)
+    commit(desk.path, dave, f"{tid}: open", sign=False)
+    assert_refused(desk, server, dave, "workflow",
+                   f"{tid}: approval_required must be true: the catalog's new-laptop needs "
+                   "approval")
+    assert desk.as_(dave, "transition", tid, "assigned").exit_code != 0
+
+
+def test_the_requester_may_not_approve_their_own_change(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """Separation of duties (on in the ITIL policy): bob opened the change, so his
+    signed approval of it is refused, through gitdesk and by hand."""
+    bob = people["bob"]
+    tid = ready_change(desk, bob)
+    refused = desk.as_(bob, "approve", tid)
+    assert refused.exit_code == 1 and "bob requested it" in refused.stderr
+    hand_edit(desk, tid, hand_approve("bob", "cab"))
+    commit(desk.path, bob, f"{tid}: approve", sign=True)
+    assert_refused(desk, server, bob, "separation",
+                   f"{tid}: bob requested it and may not approve it")

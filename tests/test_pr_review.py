@@ -58,7 +58,8 @@ def test_rfc_reviewed_on_a_branch_is_merged_and_accepted(tmp_path: Path,
     # bob: the RFC and his CAB approval, on a branch
     mine = clone(url, tmp_path / "bob", bob)
     git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
-    tid = ready_change(mine, bob, summary="Move web01 sessions to db01", cis="db01")
+    tid = ready_change(mine, people["dave"], summary="Move web01 sessions to db01",
+                       cis="db01")
     mine.ok_as(bob, "approve", tid, "-m", "CAB: go")
     git_as(bob, mine.path, "push", "-q", "-u", "origin", BRANCH)
 

@@ -333,7 +333,7 @@ def test_init_puts_the_admins_ssh_key_in_the_policy(staffed: Desk,
 def test_ssh_approval_is_one_signed_commit_that_git_verifies(
         staffed: Desk, people: dict[str, Person], tmp_path: Path) -> None:
     bob = people["bob"]
-    tid = ready_change(staffed, bob)
+    tid = ready_change(staffed, people["dave"])
     before = staffed.commits()
     result = staffed.as_(bob, "approve", tid, "-m", "CAB 2030-01-08: go")
     assert result.exit_code == 0, result.stderr
@@ -400,7 +400,7 @@ def test_openpgp_approval_and_rejection(tmp_path: Path, gnupg: GnuPG) -> None:
     commit(desk.path, alice, "policy: bob joins the CAB", sign=True)
     assert "BEGIN PGP SIGNATURE" in desk.git("cat-file", "-p", "HEAD")
 
-    approved = ready_change(desk, bob, summary="Rotate TLS certificate on web01")
+    approved = ready_change(desk, alice, summary="Rotate TLS certificate on web01")
     desk.ok_as(bob, "approve", approved, "-m", "fine by me")
     raw = desk.git("cat-file", "-p", "HEAD")
     assert "gpgsig -----BEGIN PGP SIGNATURE-----" in raw

@@ -8,6 +8,7 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.actions.common import change_of, context
 from gitdesk.domain.approvals import (
+    barred,
     content_hash,
     current_approvers,
     groups_for,
@@ -33,8 +34,8 @@ SETUP_HINT = (
 
 def awaiting_approval(workflow: Workflow, status: str) -> bool:
     """Whether the ticket sits in front of an approval gate."""
-    return any(workflow.states[t].approval for t in workflow.allowed(status)
-               if t in workflow.states)
+    return not workflow.authorized(status) and any(
+        workflow.authorized(t) for t in workflow.allowed(status) if t in workflow.states)
 
 
 def decide(desk: Desk, query: str, *, approve: bool, comment: str | None) -> Written:
@@ -74,6 +75,11 @@ def decision(ticket: Ticket, ctx: Context, *, person: Person, approve: bool,
     levels = required_levels(config, policy, data)
     if not levels:
         raise RuleViolation(f"{ticket.id} needs no approvals under the policy")
+    why = barred(policy, data, person.id) if approve else None
+    if why:
+        raise RuleViolation(f"{person.id} {why} and may not approve {ticket.id} "
+                            "(separation_of_duties in the policy)",
+                            hint="another member of the group approves")
     groups = groups_for(levels, policy, person.id)
     if not groups:
         asked = ", ".join(f"{lv.group}" for lv in levels)

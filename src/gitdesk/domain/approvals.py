@@ -62,11 +62,16 @@ def rule_selects(rule: dict[str, Any], data: dict[str, Any]) -> bool:
         options = wanted if isinstance(wanted, list) else [wanted]
         if key in ("ci", "service"):
             values = _cis(data) if key == "ci" else list(data.get("services") or [])
-            if not any(fnmatch.fnmatchcase(v, str(o)) for v in values for o in options):
+            if not any(fnmatch.fnmatchcase(_name(v), _name(o)) for v in values for o in options):
                 return False
         elif data.get(key) not in options:
             return False
     return True
+
+
+def _name(value: Any) -> str:
+    """CI and service names match whatever their case and surrounding blanks."""
+    return str(value).strip().casefold()
 
 
 def _cis(data: dict[str, Any]) -> list[str]:
@@ -152,3 +157,21 @@ def groups_for(levels: list[Level], policy: Policy | None, person: str) -> list[
         return []
     return [level.group for level in levels
             if level.group in policy.groups and person in policy.groups[level.group].members]
+
+
+def barred(policy: Policy | None, data: dict[str, Any], person: str,
+           opened_by: str | None = None) -> str | None:
+    """Why separation of duties bars `person` from approving the ticket, or None: the
+    requester (the submitter, or `opened_by`, who opened it) and the implementer (the
+    assignee), as far as the policy's separation_of_duties names them."""
+    if policy is None:
+        return None
+    if "implementer" in policy.separation and data.get("assignee") == person:
+        return "implements it"
+    if "requester" in policy.separation:
+        submitter = data.get("submitter") or {}
+        email = submitter.get("email") if isinstance(submitter, dict) else None
+        found = policy.person_by_email(str(email)) if email else None
+        if person in {found.id if found else None, opened_by}:
+            return "requested it"
+    return None

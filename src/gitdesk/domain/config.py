@@ -48,10 +48,14 @@ class Workflow:
 
     def authorized(self, status: str) -> bool:
         """Whether an open state lies at or after an approval gate: a ticket there must
-        keep its approval levels satisfied on its current content."""
+        keep its approval levels satisfied on its current content. In a workflow with
+        no approval state, leaving the initial state is the gate: an approval rule
+        that selects a ticket holds whatever workflow the ticket follows."""
         if self.category(status) != "open":
             return False
         seen = [s for s, st in self.states.items() if st.approval]
+        if not seen:
+            return status != self.initial
         queue = list(seen)
         while queue:
             for target in self.transitions.get(queue.pop(), ()):
@@ -167,6 +171,7 @@ class Policy:
     groups: dict[str, Group]
     admins: tuple[str, ...]
     rules: tuple[dict[str, Any], ...]
+    separation: tuple[str, ...] = ()  # requester, implementer: who may not approve
 
     def person_by_email(self, email: str) -> Person | None:
         for person in self.people.values():
@@ -394,4 +399,5 @@ def build_policy(raw: dict[str, Any]) -> Policy:
         groups={g: Group(g, tuple(s["members"]), s.get("manager"),
                          tuple(s.get("escalation", [])), s.get("notify"))
                 for g, s in raw["groups"].items()},
-        admins=tuple(raw["admins"]), rules=tuple(raw.get("rules", [])))
+        admins=tuple(raw["admins"]), rules=tuple(raw.get("rules", [])),
+        separation=tuple(raw.get("separation_of_duties", [])))

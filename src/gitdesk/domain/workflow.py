@@ -131,3 +131,19 @@ def shortest_path(workflow: Workflow, source: str, target: str) -> list[str] | N
                 return list(reversed(path))
             queue.append(nxt)
     return None
+
+
+def reachable(workflow: Workflow, source: str, target: str) -> bool:
+    """Whether target can follow source through the workflow's transitions (any number
+    of moves, approval gates included: passing one is checked on its own)."""
+    seen = {source}
+    queue = deque([source])
+    while queue:
+        state = queue.popleft()
+        if state == target:
+            return True
+        for nxt in workflow.allowed(state):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return False

@@ -19,7 +19,11 @@ from gitdesk.yaml import roundtrip as yamlio
 
 class Snapshot(DeskTree):
     """The desk as it is in one commit (or empty, before the first one), with its
-    tickets: `ticket()` takes an ID or unique prefix."""
+    tickets: `ticket()` takes an ID or unique prefix. Its config and policy may come
+    from the clone's cache (see verify.tree)."""
+
+    def __init__(self, repo: gitio.Repo, commit: gitio.Commit | None) -> None:
+        super().__init__(repo, commit, cached=True)
 
     def resolve(self, query: str) -> str:
         """A full ticket ID from an ID or unique prefix."""

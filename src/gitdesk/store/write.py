@@ -143,7 +143,8 @@ class Desk:
         """The verifier that guards hooks and CI judges this commit before it lands."""
         commit = gitio.get_commit(self.repo, oid)
         problems = verify_commit(
-            self.repo, commit, approvers=lambda data: trusted_approvers(self.repo, self.ref, data))
+            self.repo, commit, cached=True,
+            approvers=lambda data: trusted_approvers(self.repo, self.ref, data))
         if problems:
             first = problems[0]
             raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)

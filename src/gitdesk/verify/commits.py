@@ -17,8 +17,11 @@ server hooks run it on commits made by any other means. The checks:
    approvals on its current content (an edit of reviewed content voids them);
 6. a commit that changes .gitdesk/ is signed by an admin of the parent's policy.
 
-Trust starts at the first commit that holds a policy; after that it only
-flows through signatures checked against the previous policy.
+Trust starts at the first commit that holds a policy (the desk's anchor);
+after that it only flows through signatures checked against the previous
+policy. A commit without parents, or a merge parent that does not descend from
+the anchor, brings history the desk never verified: refused. A merge is judged
+against every parent (verify.merges).
 """
 
 from __future__ import annotations
@@ -28,18 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitdesk import gitio
-from gitdesk.domain.approvals import Approver, content_hash, groups_for, required_levels
+from gitdesk.domain.approvals import Approver
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy
-from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError, InvalidFile
-from gitdesk.verify import signing
-from gitdesk.verify.configs import parse_config, parse_policy
-from gitdesk.verify.files import Rules, Violation, check_change
+from gitdesk.verify import changes
+from gitdesk.verify.changes import DESK_DIR, Signer
+from gitdesk.verify.files import Rules, Violation
+from gitdesk.verify.merges import merge_violations
 from gitdesk.verify.tree import DeskTree
-from gitdesk.yaml import roundtrip as yamlio
-from gitdesk.yaml.ticket import parse_blob
-
-DESK_DIR = ".gitdesk/"
 
 
 @dataclass(frozen=True)
@@ -58,55 +57,54 @@ class Finding:
                 "hint": v.hint}
 
 
-class _Signer:
-    """The commit's signature, checked lazily against the parent's policy."""
-
-    def __init__(self, repo: gitio.Repo, oid: str, policy: Policy | None,
-                 keys: dict[str, bytes]) -> None:
-        self.repo, self.oid, self.policy, self.keys = repo, oid, policy, keys
-        self._verdict: signing.Verdict | None = None
-
-    def verdict(self) -> signing.Verdict:
-        if self._verdict is None:
-            found = gitio.signature_of(self.repo, self.oid)
-            if found is None:
-                self._verdict = signing.Verdict(None, "the commit is not signed")
-            elif self.policy is None:
-                self._verdict = signing.Verdict(None, "no policy to check the signature against")
-            else:
-                self._verdict = signing.verify(found[0], found[1], self.policy, self.keys)
-        return self._verdict
+def anchor_of(repo: gitio.Repo, tip: str | None) -> str | None:
+    """The desk's first policy commit as seen from tip: the oldest commit on its
+    first-parent chain that adds .gitdesk/policy.yaml (None if tip holds no desk)."""
+    if tip is None:
+        return None
+    commit = gitio.commit_at(repo, tip)
+    if commit is None or gitio.entry(repo, commit.tree, POLICY_PATH) is None:
+        return None
+    return gitio.first_adding(repo, tip, POLICY_PATH)
 
 
 def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
-                  approvers: Callable[[Any], list[Approver]] | None = None) -> list[Violation]:
-    """Every violation of the rules by this commit, judged against its parent.
+                  approvers: Callable[[Any], list[Approver]] | None = None,
+                  anchor: str | None = None, cached: bool = False) -> list[Violation]:
+    """Every violation of the rules by this commit, judged against its parents.
 
-    `approvers` decides whose approvals count at an approval gate; by default the
-    entries on the current content (each was checked when its commit was)."""
+    `anchor` is the desk's first policy commit (see anchor_of), when the commit is
+    judged as part of a branch that already holds a desk. `approvers` decides whose
+    approvals count at an approval gate; by default the entries on the current
+    content (each was checked when its commit was). `cached` lets the parents'
+    config and policy come from the clone's cache (the write path's own check;
+    hooks and `gitdesk verify` never trust it)."""
     parents = list(commit.parents)
-    base = DeskTree(repo, parents[0] if parents else None)
-    head = DeskTree(repo, commit)
+    oid = str(commit.id)
+    ancestry = _ancestry(repo, oid, parents, anchor)
+    if ancestry:
+        return ancestry
+    sides = [DeskTree(repo, p, cached=cached) for p in parents]
+    base = sides[0] if sides else DeskTree(repo, None, cached=cached)
+    head = DeskTree(repo, commit, cached=cached)
+    if head.read(CONFIG_PATH) is None:
+        return _not_a_desk(repo, oid, head, sides, anchor)
     trusted_base = base.read(POLICY_PATH) is not None
-    rules, policy, problems = _rules(base if trusted_base else head)
+    rules, policy, problems = _rules(head if len(sides) > 1 or not trusted_base else base,
+                                     base if trusted_base else head)
     if rules is None:
         return problems
     if approvers is not None:
         rules = Rules(rules.config, rules.policy, approvers)
     keys = (base if trusted_base else head).openpgp_keys()
-    signer = _Signer(repo, str(commit.id), policy, keys)
-    others = [DeskTree(repo, p) for p in parents[1:]]
-    violations: list[Violation] = []
-    new_approvals = 0
-    for path, _old_oid, new_oid in gitio.changed_blobs(repo, base.tree, head.tree):
-        if any(o.blob_oid(path) == new_oid for o in others):
-            continue  # merged unchanged from another parent, where it was verified
-        if path.startswith(DESK_DIR):
-            violations += _desk_file(path, new_oid, head, signer, policy, trusted_base)
-        elif path.startswith("tickets/") and path.endswith(".yaml"):
-            found, added = _ticket(rules, path, base, head, others, signer)
-            violations += found
-            new_approvals += added
+    signer = Signer(repo, oid, policy, keys)
+    if len(sides) > 1:
+        origin = DeskTree(repo, gitio.commit_at(repo, gitio.merge_base(
+            repo, [str(p.id) for p in parents]) or ""), cached=cached)
+        violations, new_approvals = merge_violations(rules, head, sides, origin, signer,
+                                                     policy, trusted_base)
+    else:
+        violations, new_approvals = _linear(rules, base, head, signer, policy, trusted_base)
     if new_approvals > 1:
         violations.append(Violation("(commit)", "approval",
                                     f"{new_approvals} approvals in one commit",
@@ -114,10 +112,65 @@ def verify_commit(repo: gitio.Repo, commit: gitio.Commit, *,
     return violations
 
 
-def _rules(snap: DeskTree) -> tuple[Rules | None, Policy | None, list[Violation]]:
+def _ancestry(repo: gitio.Repo, oid: str, parents: list[gitio.Commit],
+              anchor: str | None) -> list[Violation]:
+    """A branch with a desk takes no history that does not descend from its anchor."""
+    if anchor is None or oid == anchor:
+        return []
+    if len(parents) != 1 and gitio.descends_from(repo, anchor, oid):
+        return []  # history from before the desk began
+    if not parents:
+        return [Violation("(commit)", "history",
+                          "a commit without parents cannot join a desk that already has its "
+                          "first commit", hint="build on the desk's branch: commit on top of "
+                                               "it, or merge it in")]
+    if len(parents) > 1:
+        strangers = [str(p.id)[:10] for p in parents
+                     if not gitio.descends_from(repo, str(p.id), anchor)]
+        if strangers:
+            return [Violation("(commit)", "history",
+                              f"the merge brings in history that does not descend from the "
+                              f"desk's first commit {anchor[:10]} (parent "
+                              f"{', '.join(strangers)})",
+                              hint="merge only branches made from this desk")]
+    return []
+
+
+def _not_a_desk(repo: gitio.Repo, oid: str, head: DeskTree, sides: list[DeskTree],
+                anchor: str | None) -> list[Violation]:
+    """A commit without .gitdesk/config.yaml: before the desk began it is no concern
+    of the verifier; after, it would remove the desk."""
+    if any(side.read(CONFIG_PATH) is not None for side in sides):
+        return [Violation(CONFIG_PATH, "config", f"{CONFIG_PATH} cannot be deleted",
+                          hint="the desk's branch always holds the desk")]
+    if anchor is None or gitio.descends_from(repo, anchor, oid):
+        return []
+    return [Violation(CONFIG_PATH, "config", "the commit holds no desk but is on the "
+                                            "desk's branch",
+                      hint="keep other work on branches the desk's server does not protect")]
+
+
+def _linear(rules: Rules, base: DeskTree, head: DeskTree, signer: Signer,
+            policy: Policy | None, trusted_base: bool) -> tuple[list[Violation], int]:
+    violations: list[Violation] = []
+    new_approvals = 0
+    for path, _old_oid, new_oid in gitio.changed_blobs(head.repo, base.tree, head.tree):
+        if path.startswith(DESK_DIR):
+            violations += changes.desk_file(path, new_oid, head, signer, policy, trusted_base)
+        elif path.startswith("tickets/") and path.endswith(".yaml"):
+            found, added = changes.ticket(rules, path, base, head, signer)
+            violations += found
+            new_approvals += added
+    return violations, new_approvals
+
+
+def _rules(desk: DeskTree, trust: DeskTree) -> tuple[Rules | None, Policy | None,
+                                                     list[Violation]]:
+    """The config tickets are checked against (`desk`) and the policy signatures are
+    checked against (`trust`: the parent's, once there is one)."""
     try:
-        config = snap.config
-        policy = snap.policy if snap.read(POLICY_PATH) is not None else None
+        config = desk.config
+        policy = trust.policy if trust.read(POLICY_PATH) is not None else None
     except InvalidFile as exc:
         return None, None, [Violation(exc.path, "config", p) for p in exc.problems]
     except GitdeskError as exc:
@@ -125,99 +178,24 @@ def _rules(snap: DeskTree) -> tuple[Rules | None, Policy | None, list[Violation]
     return Rules(config, policy), policy, []
 
 
-def _desk_file(path: str, new_oid: str | None, head: DeskTree, signer: _Signer,
-               policy: Policy | None, trusted_base: bool) -> list[Violation]:
-    problems = []
-    if new_oid is not None and path in (CONFIG_PATH, POLICY_PATH):
-        parse = parse_config if path == CONFIG_PATH else parse_policy
-        try:
-            parse(gitio.blob_data(head.repo, new_oid))
-        except InvalidFile as exc:
-            problems += [Violation(path, "config", p) for p in exc.problems]
-    elif new_oid is None and path in (CONFIG_PATH, POLICY_PATH):
-        problems.append(Violation(path, "config", f"{path} cannot be deleted"))
-    if trusted_base and policy is not None and _admins_have_keys(policy):
-        verdict = signer.verdict()
-        if not verdict.trusted or verdict.person not in policy.admins:
-            who = f"signed by {verdict.person}" if verdict.person else verdict.reason
-            problems.append(Violation(
-                path, "admin", f"changes to {DESK_DIR} must be signed by a policy admin "
-                               f"({who})",
-                hint=f"admins: {', '.join(policy.admins)}; commit with `git commit -S` "
-                     "using a key listed for you in .gitdesk/policy.yaml"))
-    return problems
+def range_anchor(repo: gitio.Repo, revisions: list[str]) -> str | None:
+    """The anchor a range is judged from: that of the branch it builds on (A of A..B),
+    else that of its tip."""
+    tips, bases = gitio.range_ends(repo, revisions)
+    for oid in (*bases, *tips):
+        found = anchor_of(repo, oid)
+        if found is not None:
+            return found
+    return None
 
 
-def _admins_have_keys(policy: Policy) -> bool:
-    """Until an admin has a key, .gitdesk/ changes are trusted on first use."""
-    return any(policy.people[a].keys for a in policy.admins if a in policy.people)
-
-
-def _load(snap: DeskTree, path: str) -> Any:
-    data = snap.read(path)
-    if data is None:
-        return None
-    fast = parse_blob(data, path)  # the fast reader when the file is in gitdesk's layout
-    return fast if fast is not None else plain(yamlio.load(data, path))
-
-
-def _ticket(rules: Rules, path: str, base: DeskTree, head: DeskTree, others: list[DeskTree],
-            signer: _Signer) -> tuple[list[Violation], int]:
-    try:
-        old = _load(base, path)
-        new = _load(head, path)
-    except InvalidFile as exc:
-        return [Violation(path, "schema", p) for p in exc.problems], 0
-    problems = check_change(rules, path, old, new)
-    if new is None or problems:
-        return problems, 0
-    known = list((old or {}).get("approvals") or [])
-    for other in others:
-        try:
-            theirs = _load(other, path)
-        except InvalidFile:
-            continue
-        known += list((theirs or {}).get("approvals") or [])
-    added = [a for a in new.get("approvals") or [] if a not in known]
-    for entry in added:
-        problems += _approval(rules, path, new, entry, signer)
-    return problems, len(added)
-
-
-def _approval(rules: Rules, path: str, data: dict[str, Any], entry: dict[str, Any],
-              signer: _Signer) -> list[Violation]:
-    who = str(entry.get("by"))
-    verdict = signer.verdict()
-    tid = data["id"]
-    if not verdict.trusted:
-        return [Violation(path, "signature", f"{tid}: approval by {who} is not trusted: "
-                                             f"{verdict.reason}",
-                          hint="approve with `gitdesk approve`, which signs the commit with "
-                               "your key from the policy")]
-    if verdict.person != who:
-        return [Violation(path, "signature", f"{tid}: approval names {who} but the commit is "
-                                             f"signed by {verdict.person}",
-                          hint="each approver signs their own approval")]
-    levels = required_levels(rules.config, rules.policy, data)
-    groups = groups_for(levels, rules.policy, who)
-    if not groups:
-        asked = ", ".join(level.group for level in levels) or "no approvals"
-        return [Violation(path, "approver", f"{tid}: {who} is not in a group whose approval "
-                                            f"it needs ({asked})")]
-    if entry.get("group") is not None and entry["group"] not in groups:
-        return [Violation(path, "approver", f"{tid}: {who} approves for group "
-                                            f"{entry['group']}, which is not theirs here")]
-    if entry.get("content_hash") != content_hash(data):
-        return [Violation(path, "approval", f"{tid}: the approval's content hash does not "
-                                            "match the ticket's reviewed content",
-                          hint="approve the ticket as it is in this commit")]
-    return []
-
-
-def verify_range(repo: gitio.Repo, revisions: list[str]) -> Iterator[Finding]:
+def verify_range(repo: gitio.Repo, revisions: list[str], *,
+                 anchor: str | None = None) -> Iterator[Finding]:
+    """Every violation in the commits of the range, oldest first."""
+    anchor = anchor or range_anchor(repo, revisions)
     for oid in gitio.rev_list(repo, revisions):
         commit = gitio.commit_at(repo, oid)
         if commit is None:
             continue
-        for violation in verify_commit(repo, commit):
+        for violation in verify_commit(repo, commit, anchor=anchor):
             yield Finding(oid, violation)

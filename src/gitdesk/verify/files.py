@@ -13,7 +13,9 @@ from typing import Any
 
 from gitdesk.domain import ids, schema
 from gitdesk.domain.approvals import (
+    REVIEWED,
     Approver,
+    barred,
     content_hash,
     current_approvers,
     required_levels,
@@ -129,12 +131,14 @@ def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]
     if problems:
         return problems
     workflow = config.workflow_for(str(new["type"]), new)
+    if old is None or content_hash(old) != content_hash(new):
+        problems += workflow_choice(config, path, new, created=old is None)
     if old is None:
         if new["status"] != workflow.initial:
             problems.append(Violation(path, "workflow",
                                       f"a new {new['type']} starts in {workflow.initial}, "
                                       f"not {new['status']}"))
-        return problems + _required(config, workflow, path, new)
+        return problems + required_fields(config, workflow, path, new)
     for key in IMMUTABLE:
         if old.get(key) != new.get(key):
             problems.append(Violation(path, "immutable", f"{key} cannot change "
@@ -148,10 +152,10 @@ def check_change(rules: Rules, path: str, old: Any, new: Any) -> list[Violation]
     if old.get("status") != new.get("status"):
         problems += check_transition(rules, workflow, path, str(old.get("status")), new)
     else:
-        problems += _required(config, workflow, path, new)
+        problems += required_fields(config, workflow, path, new)
         if workflow.authorized(str(new["status"])) and \
                 content_hash(old) != content_hash(new):
-            problems += _approval_gate(rules, path, new, edited=True)
+            problems += approval_gate(rules, path, new, edited=True)
     return problems
 
 
@@ -164,15 +168,16 @@ def check_transition(rules: Rules, workflow: Workflow, path: str, source: str,
         return [Violation(path, "workflow",
                           f"{new['id']}: cannot move from {source} to {target}",
                           hint=f"from {source} the {workflow.name} workflow allows: {choices}")]
-    problems = _required(rules.config, workflow, path, new)
+    problems = required_fields(rules.config, workflow, path, new)
     if workflow.authorized(target):
-        problems += _approval_gate(rules, path, new)
+        problems += approval_gate(rules, path, new)
     return problems
 
 
-def _approval_gate(rules: Rules, path: str, data: Any, *, edited: bool = False) -> list[Violation]:
+def approval_gate(rules: Rules, path: str, data: Any, *, edited: bool = False) -> list[Violation]:
     levels = required_levels(rules.config, rules.policy, data)
-    missing = shortfalls(levels, rules.approvers(data), rules.policy)
+    approvers = [a for a in rules.approvers(data) if not barred(rules.policy, data, a[0])]
+    missing = shortfalls(levels, approvers, rules.policy)
     if not missing:
         return []
     if edited:
@@ -188,7 +193,8 @@ def _approval_gate(rules: Rules, path: str, data: Any, *, edited: bool = False) 
                       hint="approvers run: gitdesk approve " + str(data["id"]))]
 
 
-def _required(config: DeskConfig, workflow: Workflow, path: str, data: Any) -> list[Violation]:
+def required_fields(config: DeskConfig, workflow: Workflow, path: str,
+                    data: Any) -> list[Violation]:
     state = workflow.states[str(data["status"])]
     missing = [key for key in state.requires if _empty(_value(data, key))]
     ticket_type = config.types.get(str(data["type"]))
@@ -250,3 +256,50 @@ def _type_vocabulary(config: DeskConfig, path: str, data: Any) -> list[Violation
         problems.append(Violation(path, "window", "window: end is before start",
                                   line=locate(data, ("window",))))
     return problems
+
+
+# Keys of a standard change that its template fixes (when the template gives them).
+TEMPLATE_KEYS = tuple(k for k in (*REVIEWED, "category", "subcategory") if k != "summary")
+
+
+def workflow_choice(config: DeskConfig, path: str, data: Any, *,
+                    created: bool) -> list[Violation]:
+    """The fields that choose a ticket's workflow are checked, not believed: a request's
+    approval_required is what its catalog entry says, and a standard change names a
+    template of the config and stays within what the template gives."""
+    tid = data["id"]
+    problems = []
+    entry = config.catalog.get(str(data.get("request_type"))) \
+        if data.get("type") == "request" else None
+    if created and entry is not None and \
+            bool(data.get("approval_required")) != entry.needs_approval:
+        problems.append(Violation(
+            path, "workflow", f"{tid}: approval_required must be "
+                              f"{str(entry.needs_approval).lower()}: the catalog's "
+                              f"{entry.id} {'needs' if entry.needs_approval else 'needs no'} "
+                              "approval", hint="open requests with gitdesk open request",
+            line=locate(data, ("approval_required",))))
+    if data.get("type") != "change" or data.get("change_type") != "standard":
+        return problems
+    name = data.get("standard_change")
+    template = config.standard_changes.get(str(name)) if name is not None else None
+    if template is None:
+        known = ", ".join(config.standard_changes) or "none configured"
+        return [*problems, Violation(
+            path, "workflow", f"{tid}: a standard change is opened from a template of "
+                              f"standard_changes, and {name!r} is not one",
+            hint=f"templates: {known}; anything else is a normal change",
+            line=locate(data, ("standard_change",)))]
+    for key in TEMPLATE_KEYS:
+        if key in template.values and _same(data.get(key)) != _same(template.values[key]):
+            problems.append(Violation(
+                path, "workflow", f"{tid}: {key} is not what the standard change {name} "
+                                  "gives: a change outside its template is not pre-authorized",
+                hint="open it as a normal change (gitdesk open change --change-type normal), "
+                     "or ask an admin to add a template", line=locate(data, (key,))))
+    return problems
+
+
+def _same(value: Any) -> Any:
+    return [str(v) for v in value] if isinstance(value, list) else \
+        (str(value) if value is not None else None)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
-from gitdesk.verify.commits import Finding, verify_commit
+from gitdesk.verify.commits import Finding, anchor_of, verify_commit
 from gitdesk.verify.files import Violation
 
 
@@ -35,13 +36,41 @@ def _is_desk(repo: gitio.Repo, oid: str) -> bool:
     return any(gitio.entry(repo, tree, CONFIG_PATH) is not None for tree in trees)
 
 
-def check_update(repo: gitio.Repo, update: RefUpdate) -> list[Finding]:
-    """Findings for one pushed ref update (branches only; tags pass)."""
-    if not update.ref.startswith("refs/heads/"):
+@dataclass(frozen=True)
+class Protection:
+    """Which refs the server hook guards (git config of the server repository):
+    `gitdesk.protect` globs (default: every branch) and `gitdesk.allowTags`."""
+
+    patterns: tuple[str, ...] = ("refs/heads/*",)
+    allow_tags: bool = False
+
+    @classmethod
+    def of(cls, repo: gitio.Repo) -> Protection:
+        values = gitio.config_values(repo, "gitdesk.protect")
+        tags = gitio.config(repo).get("gitdesk.allowtags", "").lower()
+        return cls(tuple(values) or cls.patterns, tags in ("true", "yes", "on", "1"))
+
+    def guards(self, ref: str) -> bool:
+        return any(fnmatch.fnmatchcase(ref, pattern) for pattern in self.patterns)
+
+
+def check_update(repo: gitio.Repo, update: RefUpdate,
+                 protection: Protection | None = None) -> list[Finding]:
+    """Findings for one pushed ref update. Tags are refused unless allowed; refs the
+    protection does not name pass unchecked; on a guarded ref every new commit is
+    verified (desk or not), with the desk's first commit as the anchor of trust."""
+    protection = protection or Protection.of(repo)
+    if update.ref.startswith("refs/tags/"):
+        if protection.allow_tags:
+            return []
+        return [Finding(update.new if update.new != gitio.ZERO_OID else update.old,
+                        Violation(update.ref, "refs", "tags are refused on this desk's server",
+                                  hint="an admin allows them on the server: git config "
+                                       "gitdesk.allowTags true"))]
+    if not protection.guards(update.ref):
         return []
-    head = gitio.head_branch_of_bare(repo)
     if update.new == gitio.ZERO_OID:
-        if update.ref == head and _is_desk(repo, update.old):
+        if _is_desk(repo, update.old):
             return [Finding(update.old, Violation(update.ref, "no-delete",
                                                   "the desk's branch cannot be deleted"))]
         return []
@@ -52,16 +81,29 @@ def check_update(repo: gitio.Repo, update: RefUpdate) -> list[Finding]:
             return [Finding(update.new, Violation(
                 update.ref, "append-only", "the desk's history cannot be rewritten "
                 "(non-fast-forward push)", hint="pull, rebase your new commits onto it, push"))]
-        revisions = [f"{update.old}..{update.new}"]
-    else:
-        revisions = [update.new, "--not", "--all"]
+    anchor = _anchor(repo, update)
+    known = [tip for ref, tip in gitio.ref_tips(repo) if protection.guards(ref)]
+    revisions = [update.new, "--not", *known] if known else [update.new]
     findings: list[Finding] = []
     for oid in gitio.rev_list(repo, revisions):
-        if not _is_desk(repo, oid):
-            continue
         commit = gitio.get_commit(repo, oid)
-        findings += [Finding(oid, v) for v in verify_commit(repo, commit)]
+        findings += [Finding(oid, v) for v in verify_commit(repo, commit, anchor=anchor)]
     return findings
+
+
+def _anchor(repo: gitio.Repo, update: RefUpdate) -> str | None:
+    """Where trust starts for this push: the anchor of the branch as the server has
+    it, else of the server's default branch, else (a first push) of what comes."""
+    if update.old != gitio.ZERO_OID:
+        found = anchor_of(repo, update.old)
+        if found is not None:
+            return found
+    head = gitio.head_branch_of_bare(repo)
+    if head is not None:
+        found = anchor_of(repo, gitio.ref_target(repo, head))
+        if found is not None:
+            return found
+    return anchor_of(repo, update.new)
 
 
 def check_staged(repo: gitio.Repo) -> list[Violation]:

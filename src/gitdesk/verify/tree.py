@@ -26,9 +26,11 @@ from gitdesk.verify.signing import KEYS_DIR
 class DeskTree:
     """The desk as it is in one commit (or empty, before the first one)."""
 
-    def __init__(self, repo: gitio.Repo, commit: gitio.Commit | None) -> None:
+    def __init__(self, repo: gitio.Repo, commit: gitio.Commit | None, *,
+                 cached: bool = False) -> None:
         self.repo = repo
         self.commit = commit
+        self.cached = cached
         self.tree: gitio.Tree | None = commit.tree if commit is not None else None
 
     @property
@@ -49,7 +51,8 @@ class DeskTree:
             raise NotFound(f"no {CONFIG_PATH} here: this is not a gitdesk desk",
                            hint="run `gitdesk init` first, or pass --repo/--branch")
         config: DeskConfig = build_config(
-            _cached(self.repo, "config", self.blob_oid(CONFIG_PATH), data, config_raw))
+            _parsed(self.repo, "config", self.blob_oid(CONFIG_PATH), data, config_raw,
+                    cached=self.cached))
         return config
 
     @cached_property
@@ -58,7 +61,8 @@ class DeskTree:
         if data is None:
             raise NotFound(f"no {POLICY_PATH} in this desk")
         policy: Policy = build_policy(
-            _cached(self.repo, "policy", self.blob_oid(POLICY_PATH), data, policy_raw))
+            _parsed(self.repo, "policy", self.blob_oid(POLICY_PATH), data, policy_raw,
+                    cached=self.cached))
         return policy
 
     def openpgp_keys(self) -> dict[str, bytes]:
@@ -68,26 +72,36 @@ class DeskTree:
                 if not is_tree and name.endswith(".asc")}
 
 
-def _cached(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
-            parse: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
-    """Validated config or policy as plain data, cached by blob id (in memory and in
-    .git/gitdesk/cache/): content that was valid once stays valid, and parsing the
-    YAML in round-trip mode costs more than a whole command should."""
+def _parsed(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
+            parse: Callable[[bytes], dict[str, Any]], *, cached: bool) -> dict[str, Any]:
+    """Validated config or policy as plain data, parsed once per blob and process.
+
+    With `cached`, also read from and written to .git/gitdesk/cache/ (parsing the
+    YAML in round-trip mode costs more than a whole command should). Anyone who can
+    write that directory (a CI runner's restored cache, say) chooses what it says,
+    so only the clone's own commands use it; hooks and `gitdesk verify` parse the
+    blob, and what they parsed is kept apart from what a cache said."""
     if oid is None:
         return parse(data)
-    if oid in _parse_memo:
-        return _parse_memo[oid]
+    if oid in _verified:
+        return _verified[oid]
+    if not cached:
+        _verified[oid] = parse(data)
+        return _verified[oid]
+    if oid in _from_cache:
+        return _from_cache[oid]
     path = repo.state_dir / "cache" / f"{kind}-{oid}.json"
     try:
         raw: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         raw = parse(data)
+        _verified[oid] = raw
         with contextlib.suppress(OSError):
             gitio.atomic_write(path, json.dumps(raw, ensure_ascii=False).encode("utf-8"))
-    _parse_memo[oid] = raw
+        return raw
+    _from_cache[oid] = raw
     return raw
 
 
-_parse_memo: dict[str, dict[str, Any]] = {}
-
-
+_verified: dict[str, dict[str, Any]] = {}  # parsed from the blob in this process
+_from_cache: dict[str, dict[str, Any]] = {}  # as the clone's cache had it
