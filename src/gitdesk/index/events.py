@@ -18,18 +18,11 @@ from typing import Any, TypeAlias
 
 from gitdesk import gitio
 from gitdesk.errors import GitdeskError
+from gitdesk.index import schema
 from gitdesk.store.write import Desk
 from gitdesk.yaml import reader as fastyaml
 from gitdesk.yaml import roundtrip as yamlio
 
-DDL = """
-CREATE TABLE IF NOT EXISTS events(
-    ref TEXT NOT NULL, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, time INTEGER NOT NULL,
-    author TEXT, email TEXT, action TEXT, ticket TEXT NOT NULL, type TEXT,
-    field TEXT NOT NULL, old, new);
-CREATE INDEX IF NOT EXISTS events_ticket ON events(ref, ticket, seq);
-CREATE INDEX IF NOT EXISTS events_field ON events(ref, field, time);
-"""
 # The last version parsed of each path, (blob id, data): a cold build of the
 # tickets table reuses them instead of reading and parsing every file again.
 Latest: TypeAlias = dict[str, tuple[str, dict[str, Any] | None]]
@@ -195,9 +188,6 @@ class Progress:
     events: int = 0
 
 
-_INDEXES = ("events_ticket", "events_field")
-
-
 def update(db: sqlite3.Connection, desk: Desk, tip: gitio.Commit | None,
            last: str | None, latest: Latest | None = None) -> tuple[str, Progress]:
     """Index the commits after `last` up to `tip`; returns the new `last`. Fills
@@ -212,15 +202,12 @@ def update(db: sqlite3.Connection, desk: Desk, tip: gitio.Commit | None,
     if not last:
         # a build from scratch: one sort per index at the end is about twice as
         # fast as keeping them up to date row by row (and so is the delete)
-        for name in _INDEXES:
-            db.execute(f"DROP INDEX IF EXISTS {name}")
+        schema.drop_event_indexes(db)
         _forget(db, ref)
     row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
     progress = _walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
                     (row[0] or 0) if last else 0, latest)
-    for statement in DDL.split(";"):
-        if "CREATE INDEX" in statement:
-            db.execute(statement)
+    schema.create_event_indexes(db)
     return str(tip.id), progress
 
 
