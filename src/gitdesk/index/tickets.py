@@ -19,7 +19,7 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
-from gitdesk.index import events, schema
+from gitdesk.index import events, facts, schema
 from gitdesk.index.events import Latest
 from gitdesk.store.write import Desk, Snapshot
 from gitdesk.verify.files import check_file
@@ -107,9 +107,8 @@ class Index:
     def rebuild(self) -> tuple[Snapshot, events.Progress]:
         ref = self.desk.ref
         self.db.execute("DELETE FROM tickets WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM facts_latest WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM meta WHERE key IN (?, ?) OR substr(key, 1, ?) = ?",
-                        (f"ref:{ref}", f"events:{ref}", len(ref) + 7, f"facts:{ref}|"))
+        facts.forget(self.db, ref)
+        self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"ref:{ref}", f"events:{ref}"))
         return self.refresh_events()
 
     def _tree_of(self, oid: str | None) -> gitio.Tree | None:
