@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitdesk import gitio
-from gitdesk.cli.output import one_line
 from gitdesk.domain.diff import LINKS, LISTS, diff
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
@@ -95,26 +94,3 @@ def _describe(key: str, item: dict[str, Any]) -> str:
         level = f" level {item['level']}" if item.get("level") else ""
         return f"{kind}{level} to {item.get('to')}: {item.get('text', '')}"
     return str(item.get("text", ""))
-
-
-def rows(events: list[Event], *, width: int | None = 50) -> list[dict[str, Any]]:
-    """One record per field change, for table/CSV/JSON output (values cut to `width`
-    characters for tables only)."""
-    out = []
-    for event in events:
-        base = {"at": event.at, "author": event.author, "action": event.action,
-                "commit": event.commit[:10]}
-        if not event.changes:
-            out.append({**base, "field": "", "old": "", "new": ""})
-        for change in event.changes:
-            out.append({**base, "field": change.field,
-                        "old": _shown(change.old, width), "new": _shown(change.new, width)})
-    return out
-
-
-def _shown(value: Any, width: int | None) -> Any:
-    if value is None:
-        return ""
-    if width is None:
-        return value
-    return one_line(value, width)
