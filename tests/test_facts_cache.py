@@ -12,11 +12,13 @@ import pytest
 
 from conftest import Gitdesk
 from gitdesk.domain.config import CONFIG_PATH
+from gitdesk.domain.facts import Facts
 from gitdesk.index import events as events_module
+from gitdesk.index import facts as facts_module
+from gitdesk.index.facts import facts_at
 from gitdesk.index.tickets import opened
 from gitdesk.reports import compute
-from gitdesk.reports import facts as facts_module
-from gitdesk.reports.facts import REPORT_FIELDS, Facts, facts_as_of, facts_at
+from gitdesk.reports.facts import REPORT_FIELDS, facts_as_of
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
 
@@ -120,7 +122,7 @@ def test_facts_from_the_cache_equal_a_full_replay_at_every_moment(desk: Gitdesk)
             when = datetime.fromtimestamp(moment, UTC)
             fast = facts_as_of(index.db, desk_ref(snap), snap.config, when,
                                fields=REPORT_FIELDS, stamp=stamp)
-            full = facts_at(index.db, desk_ref(snap), snap.config, when)
+            full = facts_at(index.db, desk_ref(snap), snap.config, when, fields=REPORT_FIELDS)
             assert _plain(fast, when) == _plain(full, when), when
         assert _cached(desk) == 3
 
@@ -154,7 +156,7 @@ def test_weekly_from_the_tickets_that_matter_equals_weekly_from_all(desk: Gitdes
         snap, _progress = index.refresh_events()
 
         def everything(when: datetime, since: datetime | None = None) -> dict[str, Facts]:
-            return facts_at(index.db, "refs/heads/main", snap.config, when)
+            return facts_at(index.db, "refs/heads/main", snap.config, when, fields=REPORT_FIELDS)
 
         for as_of in ("2026-03-05", "2026-03-12", "2026-03-19", "2026-03-26", "2026-04-02"):
             moment = datetime.fromisoformat(f"{as_of}T23:59:59+00:00")

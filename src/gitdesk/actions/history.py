@@ -6,13 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitdesk import gitio
+from gitdesk.domain.diff import LINKS, LISTS, diff
 from gitdesk.domain.model import plain
-from gitdesk.domain.text import one_line
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
-
-SKIP = ("notes", "links", "approvals", "events")
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def ticket_history(desk: Desk, query: str) -> tuple[str, list[Event]]:
         data = gitio.read_blob(desk.repo, gitio.rev_commit(desk.repo, commit).tree, path)
         current = _load(data, path) if data is not None else {}
         events.append(Event(commit, at, author, email, action.strip() or "edit", subject,
-                            diff(previous, current)))
+                            changes(previous, current)))
         previous = current
     return ticket_id, events
 
@@ -65,31 +63,27 @@ def _load(data: bytes, path: str) -> dict[str, Any]:
 
 
 OPENING = ("summary", "status", "priority", "assignee", "group", "ci")
-
-
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    changes = []
-    keys = [k for k in new if k not in SKIP] + [k for k in old if k not in new]
-    if not old:
-        keys = [k for k in OPENING if new.get(k) is not None]
-    for key in keys:
-        if key in SKIP or old.get(key) == new.get(key):
-            continue
-        changes.append(Change(key, old.get(key), new.get(key)))
-    for key in ("notes", "approvals", "events"):
-        before, after = old.get(key) or [], new.get(key) or []
-        for item in after[len(before):]:
-            changes.append(Change(ITEM_LABELS[key], None, _describe(key, item)))
-    old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
-    new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
-    for rel, other in sorted(new_links - old_links):
-        changes.append(Change("link", None, f"{rel} {other}"))
-    for rel, other in sorted(old_links - new_links):
-        changes.append(Change("link", f"{rel} {other}", None))
-    return changes
-
-
 ITEM_LABELS = {"notes": "note", "approvals": "approval", "events": "escalation"}
+
+
+def changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """The field changes of one version against the one before ({}: none). A new
+    ticket shows its headline fields (OPENING), then its entries and links; custom
+    fields show as one value."""
+    found = diff(old, new, custom=False)
+    if not old:
+        first = {change[0]: change for change in found if change[0] not in LISTS}
+        found = [first[key] for key in OPENING if key in first] + \
+            [change for change in found if change[0] in LISTS]
+    return [_change(*change) for change in found]
+
+
+def _change(key: str, old: Any, new: Any) -> Change:
+    if key in ITEM_LABELS:
+        return Change(ITEM_LABELS[key], None, _describe(key, new))
+    if key == LINKS:
+        return Change("link", old, new)
+    return Change(key, old, new)
 
 
 def _describe(key: str, item: dict[str, Any]) -> str:
@@ -101,26 +95,3 @@ def _describe(key: str, item: dict[str, Any]) -> str:
         level = f" level {item['level']}" if item.get("level") else ""
         return f"{kind}{level} to {item.get('to')}: {item.get('text', '')}"
     return str(item.get("text", ""))
-
-
-def rows(events: list[Event], *, width: int | None = 50) -> list[dict[str, Any]]:
-    """One record per field change, for table/CSV/JSON output (values cut to `width`
-    characters for tables only)."""
-    out = []
-    for event in events:
-        base = {"at": event.at, "author": event.author, "action": event.action,
-                "commit": event.commit[:10]}
-        if not event.changes:
-            out.append({**base, "field": "", "old": "", "new": ""})
-        for change in event.changes:
-            out.append({**base, "field": change.field,
-                        "old": _shown(change.old, width), "new": _shown(change.new, width)})
-    return out
-
-
-def _shown(value: Any, width: int | None) -> Any:
-    if value is None:
-        return ""
-    if width is None:
-        return value
-    return one_line(value, width)

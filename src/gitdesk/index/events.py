@@ -17,22 +17,15 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from gitdesk import gitio
+from gitdesk.domain import diff
+from gitdesk.index import schema
 from gitdesk.store.write import Desk
 from gitdesk.yaml import reader as fastyaml
 from gitdesk.yaml.ticket import parse_blob
 
-DDL = """
-CREATE TABLE IF NOT EXISTS events(
-    ref TEXT NOT NULL, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, time INTEGER NOT NULL,
-    author TEXT, email TEXT, action TEXT, ticket TEXT NOT NULL, type TEXT,
-    field TEXT NOT NULL, old, new);
-CREATE INDEX IF NOT EXISTS events_ticket ON events(ref, ticket, seq);
-CREATE INDEX IF NOT EXISTS events_field ON events(ref, field, time);
-"""
 # The last version parsed of each path, (blob id, data): a cold build of the
 # tickets table reuses them instead of reading and parsing every file again.
 Latest: TypeAlias = dict[str, tuple[str, dict[str, Any] | None]]
-LIST_KEYS = ("notes", "approvals", "events", "links", "fields")
 _CACHE_SIZE = 50_000
 
 
@@ -51,61 +44,45 @@ def text(value: Any) -> str | int | float | None:
     return str(value)
 
 
-_LISTS = frozenset(LIST_KEYS)
-_MISSING = object()
+# the rows of entries and links: one per entry appended or link added or removed
+_LABELS = {"notes": "note", "approvals": "approval", "events": "event", diff.LINKS: "link"}
+_KEYS = {label: key for key, label in _LABELS.items()}
 
 
 def field_changes(old: dict[str, Any] | None, new: dict[str, Any], *,
                   one_row: bool = True) -> list[tuple[str, Any, Any]]:
-    """(field, old, new) for one ticket version against the one before it.
+    """(field, old, new) rows for one ticket version against the one before it: the
+    changes domain.diff finds, with an appended entry as "note", "approval" or
+    "event" (described by `_entry`) and a link added or removed as "link".
 
-    A new ticket gives an "opened" row (its first status) and its first values:
-    with `one_row`, as one "initial" row whose value is a mapping of each field
-    to what its own row would hold (reports read it with SQLite's json_each);
-    else one row per field."""
+    A new ticket gives an "opened" row (its first status) and its first values,
+    without its entries and links: with `one_row`, as one "initial" row whose value
+    is a mapping of each field to what its own row would hold (reports read it with
+    SQLite's json_each); else one row per field."""
     if old is None:
         first: list[tuple[str, Any, Any]] = [("opened", None, new.get("status"))]
-        values = [(key, value) for key, value in new.items()
-                  if key not in _LISTS and value is not None]
-        values += [(f"fields.{k}", v) for k, v in (new.get("fields") or {}).items()
-                   if v is not None]
+        values = diff.values(new)
         if not one_row:
             return first + [(key, None, value) for key, value in values]
         if values:
             first.append(("initial", None, {key: text(value) for key, value in values}))
         return first
-    changes: list[tuple[str, Any, Any]] = []
-    # values read by fastyaml.loads_shared are the same object when their line is
-    # unchanged: `is` settles most keys before `==` is needed
-    for key, after in new.items():
-        before = old.get(key, _MISSING)
-        if before is after or key in _LISTS:
-            continue
-        if before is _MISSING:
-            if after is not None:
-                changes.append((key, None, after))
-        elif before != after:
-            changes.append((key, before, after))
-    for key, before in old.items():
-        if key not in new and key not in _LISTS and before is not None:
-            changes.append((key, before, None))
-    before_fields, after_fields = old.get("fields") or {}, new.get("fields") or {}
-    if before_fields is not after_fields:
-        for key in dict.fromkeys([*after_fields, *before_fields]):
-            if before_fields.get(key) != after_fields.get(key):
-                changes.append((f"fields.{key}", before_fields.get(key), after_fields.get(key)))
-    for key, label in (("notes", "note"), ("approvals", "approval"), ("events", "event")):
-        items, seen = new.get(key) or [], len(old.get(key) or [])
-        for item in items[seen:]:
-            detail = item.get("text") if key == "notes" else \
-                f"{item.get('by')} {item.get('decision') or item.get('kind')}"
-            changes.append((label, None, detail))
-    if old.get("links") is not new.get("links"):
-        old_links = {(x.get("rel"), x.get("id")) for x in old.get("links") or []}
-        new_links = {(x.get("rel"), x.get("id")) for x in new.get("links") or []}
-        changes += [("link", None, f"{r} {i}") for r, i in sorted(new_links - old_links)]
-        changes += [("link", f"{r} {i}", None) for r, i in sorted(old_links - new_links)]
+    changes = diff.diff(old, new)
+    # entries and links come last (domain.diff): only their rows are relabelled
+    i = len(changes)
+    while i and (label := _LABELS.get(changes[i - 1][0])) is not None:
+        i -= 1
+        key, before, after = changes[i]
+        changes[i] = (label, before, after) if key == diff.LINKS else \
+            (label, None, _entry(key, after))
     return changes
+
+
+def _entry(key: str, item: dict[str, Any]) -> Any:
+    """A note, approval or escalation event as its row shows it."""
+    if key == "notes":
+        return item.get("text")
+    return f"{item.get('by')} {item.get('decision') or item.get('kind')}"
 
 
 def merge_changes(changes: list[tuple[str, Any, Any]], new: dict[str, Any],
@@ -117,32 +94,22 @@ def merge_changes(changes: list[tuple[str, Any, Any]], new: dict[str, Any],
         if field == "opened":
             if others:
                 continue
-        elif field in ("note", "approval", "event", "link"):
-            if after is not None and any(_has_item(o, field, after) for o in others):
+        elif field in _KEYS:
+            if after is not None and any(_has(o, field, after) for o in others):
                 continue
-        elif any(_get(o, field) == _get(new, field) for o in others):
+        elif any(diff.value(o, field) == diff.value(new, field) for o in others):
             continue
         kept.append((field, before, after))
     return kept
 
 
-def _get(data: dict[str, Any], field: str) -> Any:
-    if field.startswith("fields."):
-        return (data.get("fields") or {}).get(field[7:])
-    return data.get(field)
-
-
-def _has_item(data: dict[str, Any], field: str, detail: Any) -> bool:
+def _has(data: dict[str, Any], label: str, detail: Any) -> bool:
     """Whether a parent already holds the note, approval, event or link `detail`."""
-    if field == "link":
-        return detail in {f"{x.get('rel')} {x.get('id')}" for x in data.get("links") or []}
-    key = {"note": "notes", "approval": "approvals", "event": "events"}[field]
-    for item in data.get(key) or []:
-        described = item.get("text") if field == "note" else \
-            f"{item.get('by')} {item.get('decision') or item.get('kind')}"
-        if described == detail:
-            return True
-    return False
+    key = _KEYS[label]
+    if key == diff.LINKS:
+        return detail in {diff.link_text(x.get("rel"), x.get("id"))
+                          for x in data.get(key) or []}
+    return any(_entry(key, item) == detail for item in data.get(key) or [])
 
 
 class _Blobs:
@@ -175,9 +142,6 @@ class Progress:
     events: int = 0
 
 
-_INDEXES = ("events_ticket", "events_field")
-
-
 def update(db: sqlite3.Connection, desk: Desk, tip: gitio.Commit | None,
            last: str | None, latest: Latest | None = None) -> tuple[str, Progress]:
     """Index the commits after `last` up to `tip`; returns the new `last`. Fills
@@ -192,15 +156,12 @@ def update(db: sqlite3.Connection, desk: Desk, tip: gitio.Commit | None,
     if not last:
         # a build from scratch: one sort per index at the end is about twice as
         # fast as keeping them up to date row by row (and so is the delete)
-        for name in _INDEXES:
-            db.execute(f"DROP INDEX IF EXISTS {name}")
+        schema.drop_event_indexes(db)
         _forget(db, ref)
     row = db.execute("SELECT MAX(seq) FROM events WHERE ref=?", (ref,)).fetchone()
     progress = _walk(db, repo, ref, f"{last}..{tip.id}" if last else str(tip.id),
                     (row[0] or 0) if last else 0, latest)
-    for statement in DDL.split(";"):
-        if "CREATE INDEX" in statement:
-            db.execute(statement)
+    schema.create_event_indexes(db)
     return str(tip.id), progress
 
 

@@ -19,32 +19,13 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.errors import GitdeskError
-from gitdesk.index import events
+from gitdesk.index import events, facts, schema
 from gitdesk.index.events import Latest
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
 from gitdesk.verify.files import check_file
 from gitdesk.yaml import roundtrip as yamlio
 from gitdesk.yaml.ticket import parse_blob
-
-SCHEMA_VERSION = "6"
-COLUMNS = ("id", "type", "status", "priority", "assignee", "grp", "ci", "category",
-           "summary", "created", "due")
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tickets(
-    ref TEXT NOT NULL, path TEXT NOT NULL, blob TEXT NOT NULL,
-    id TEXT, type TEXT, status TEXT, priority TEXT, assignee TEXT, grp TEXT, ci TEXT,
-    category TEXT, summary TEXT, created TEXT, due TEXT, data TEXT, error TEXT,
-    PRIMARY KEY(ref, path));
-CREATE INDEX IF NOT EXISTS tickets_status ON tickets(ref, type, status);
-CREATE INDEX IF NOT EXISTS tickets_id ON tickets(ref, id);
-DROP TABLE IF EXISTS facts_cache;
-CREATE TABLE IF NOT EXISTS facts_latest(
-    ref TEXT NOT NULL, fields TEXT NOT NULL, ticket TEXT NOT NULL, type TEXT,
-    opened INTEGER, modified INTEGER, resolved INTEGER, closed INTEGER, reopened INTEGER,
-    category TEXT, vals BLOB NOT NULL, PRIMARY KEY(ref, fields, ticket)) WITHOUT ROWID;
-"""
 
 
 @dataclass(frozen=True)
@@ -62,16 +43,7 @@ class Index:
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_DDL)
-        self.db.executescript(events.DDL)
-        version = self._meta("schema")
-        if version != SCHEMA_VERSION:
-            # derived data of another layout: drop it all, build it again
-            self.db.executescript("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS tickets; "
-                                  "DROP TABLE IF EXISTS facts_latest; DELETE FROM meta;")
-            self.db.executescript(_DDL)
-            self.db.executescript(events.DDL)
-            self._set_meta("schema", SCHEMA_VERSION)
+        schema.prepare(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -137,9 +109,8 @@ class Index:
     def rebuild(self) -> tuple[Snapshot, events.Progress]:
         ref = self.desk.ref
         self.db.execute("DELETE FROM tickets WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM facts_latest WHERE ref=?", (ref,))
-        self.db.execute("DELETE FROM meta WHERE key IN (?, ?) OR substr(key, 1, ?) = ?",
-                        (f"ref:{ref}", f"events:{ref}", len(ref) + 7, f"facts:{ref}|"))
+        facts.forget(self.db, ref)
+        self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"ref:{ref}", f"events:{ref}"))
         return self.refresh_events()
 
     def _tree_of(self, oid: str | None) -> gitio.Tree | None:
