@@ -12,23 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fsck
-from test_signing import (
-    TWO_CAB,
-    Desk,
-    Person,
-    commit,
-    edit_yaml,
-    hand_approve,
-    ready_change,
-    staffed_desk,
-    team,
-)
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
+from support.edits import edit_yaml, hand_approve
+from support.git import fsck
+from support.people import TWO_CAB, Desk, Person, commit, ready_change, staffed_desk
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, data, refused
+from support.cli import Gitdesk, data, refused
 
 PEOPLE = """\
 version: 1

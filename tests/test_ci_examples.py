@@ -20,18 +20,11 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk
-from test_signing import (
-    GITDESK,
-    Desk,
-    commit,
-    edit_yaml,
-    hand_approve,
-    ready_change,
-    run,
-    staffed_desk,
-    team,
-)
+from support.cli import Gitdesk
+from support.edits import edit_yaml, hand_approve
+from support.git import run
+from support.people import Desk, commit, ready_change, staffed_desk, team
+from support.server import GITDESK
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "ci"
 GITHUB = EXAMPLES / "github" / "gitdesk-verify.yml"

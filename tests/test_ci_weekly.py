@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk, git
+from support.cli import Gitdesk
+from support.git import git
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ci"
 

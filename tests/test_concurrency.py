@@ -7,7 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import Gitdesk, fsck
+from support.cli import Gitdesk
+from support.git import fsck
 
 WRITERS = 20
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import Gitdesk
+from support.cli import Gitdesk, head
 
 CONFIG = ".gitdesk/config.yaml"
 
@@ -27,10 +27,6 @@ BREAKAGES = {
         "types.incident.fields.0.default",
         "default 'lots' is not one of: one, several, department, everyone"),
 }
-
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
 
 
 def commit_config(desk: Gitdesk, text: str, message: str) -> None:

@@ -23,13 +23,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import Gitdesk, fsck, git, isolate
 from gitdesk.actions.init import template_file
 from gitdesk.cli import demo
 from gitdesk.cli.root import cli
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
+from support.git import fsck, git, isolate
 
 UNTIL = "2026-11-20 19:30:00"
 END = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)

@@ -13,8 +13,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conftest import Gitdesk, git
 from gitdesk.cli.root import COMMAND_MODULES, cli
+from support.cli import Gitdesk
+from support.git import git
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.index import events as events_module
 from gitdesk.index.tickets import opened
@@ -18,6 +17,8 @@ from gitdesk.reports import compute
 from gitdesk.reports import facts as facts_module
 from gitdesk.reports.facts import REPORT_FIELDS, Facts, facts_as_of, facts_at
 from gitdesk.store.write import Desk, Snapshot
+from support.cli import Gitdesk
+from support.git import at
 
 
 def _summary(desk: Gitdesk) -> dict[str, int]:
@@ -77,10 +78,6 @@ def test_a_past_moment_reads_the_cache_and_replays_what_changed_since(desk: Gitd
     data = json.loads(desk.ok("report", "summary", "--as-of", "2026-06-01", "--format", "json"))
     assert data["sections"][0]["rows"][-1]["total"] == 1
     assert _cached(desk) == 2  # the desk after its last event, which the moment starts from
-
-
-def at(when: str) -> dict[str, str]:
-    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
 def test_facts_from_the_cache_equal_a_full_replay_at_every_moment(desk: Gitdesk) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,78 +18,21 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, fsck
 from gitdesk.verify import shims as hookscripts
-from test_signing import (
-    GITDESK,
-    TWO_CAB,
-    Desk,
-    Person,
-    bare_with_hooks,
-    commit,
-    edit_yaml,
-    free_port,
-    hand_approve,
-    ready_change,
-    run,
-    staffed_desk,
-    team,
-)
+from support.cli import Gitdesk
+from support.edits import edit_yaml, hand_approve
+from support.git import fsck, run
+from support.people import TWO_CAB, Desk, Person, commit, ready_change, staffed_desk
+from support.server import GITDESK, Daemon, bare_with_hooks, git_daemon
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"{what} exited with {proc.returncode}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{what} does not accept connections on port {port}")
-
-
-@dataclass(frozen=True)
-class Daemon:
-    root: Path
-    port: int
-    home: Path
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """`git daemon` serving (and accepting pushes to) the bare repositories of this module.
-
-    It runs the hooks with its own environment: a HOME and git config of its own,
-    gitdesk on PATH and in GITDESK.
-    """
-    base = tmp_path_factory.mktemp("daemon")
-    root, home = base / "repos", base / "home"
-    root.mkdir()
-    home.mkdir()
-    (base / "gitconfig").write_text("")
-    env = {"PATH": f"{Path(GITDESK).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin')}",
-           "HOME": str(home), "GIT_CONFIG_GLOBAL": str(base / "gitconfig"),
-           "GIT_CONFIG_NOSYSTEM": "1", "GITDESK": GITDESK, "TZ": "UTC", "LANG": "C.UTF-8"}
-    port = free_port()
-    with (base / "daemon.log").open("wb") as log:
-        proc = subprocess.Popen(
-            ["git", "daemon", "--reuseaddr", f"--base-path={root}", "--export-all",
-             "--enable=receive-pack", "--informative-errors", "--listen=127.0.0.1",
-             f"--port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, proc, "git daemon")
-            yield Daemon(root, port, home)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert not list(home.iterdir()), "the hooks wrote into the daemon's HOME"
+    """`git daemon` serving (and accepting pushes to) the bare repositories of this module."""
+    with git_daemon(tmp_path_factory.mktemp("daemon")) as served:
+        yield served
 
 
 @dataclass(frozen=True)
@@ -117,11 +58,6 @@ def push(work: Path, url: str, who: Person, *args: str,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return run(["git", "push", *args, url, "HEAD:refs/heads/main"], cwd=work,
                env={**who.env(), "GITDESK": GITDESK, **(env or {})}, check=False)
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
 
 
 @pytest.fixture

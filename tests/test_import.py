@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"
 STATES = {"New": "new", "Active": "in-progress", "Awaiting User Info": "pending",

@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk
 from gitdesk.actions import tickets as actions
 from gitdesk.actions.init import template_file
 from gitdesk.domain import schema
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
 
 WHEN = "2025-05-06T07:08:09Z"
 TEXT_FIELD = "vendor_case"  # a custom text field of incidents in the itil template
