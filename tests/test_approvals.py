@@ -56,6 +56,7 @@ def test_authorize_names_who_must_approve(desk: Desk, people: dict[str, Person])
     assert f"{tid} needs 1 approval(s) from group cab (has 0); ask: alice, bob" in result.stderr
 
 
+@pytest.mark.slow
 def test_show_lists_approvals_with_their_validity_and_what_is_missing(
         desk: Desk, people: dict[str, Person]) -> None:
     bob = people["bob"]

@@ -220,6 +220,7 @@ def test_standard_change_refusals(desk: Gitdesk) -> None:
 
 # --- cancel and close -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_every_change_type_can_be_cancelled_from_any_open_state(open_desk: Gitdesk) -> None:
     desk = open_desk
     normal = ("assess", "authorize", "scheduled", "implement", "review")

@@ -169,24 +169,29 @@ def assert_gitlab_verdicts(forge: Forge, tmp_path: Path, detached: bool) -> None
            "[signature]" in bad.stdout
 
 
+@pytest.mark.slow
 def test_github_command_on_a_branch_checkout(forge: Forge, tmp_path: Path) -> None:
     assert_github_verdicts(forge, tmp_path, detached=False)
 
 
+@pytest.mark.slow
 def test_gitlab_commands_on_a_branch_checkout(forge: Forge, tmp_path: Path) -> None:
     assert_gitlab_verdicts(forge, tmp_path, detached=False)
 
 
+@pytest.mark.slow
 def test_github_command_on_a_detached_checkout_as_actions_checkout_makes(
         forge: Forge, tmp_path: Path) -> None:
     assert_github_verdicts(forge, tmp_path, detached=True)
 
 
+@pytest.mark.slow
 def test_gitlab_commands_on_a_detached_checkout_as_the_runner_makes(
         forge: Forge, tmp_path: Path) -> None:
     assert_gitlab_verdicts(forge, tmp_path, detached=True)
 
 
+@pytest.mark.slow
 def test_github_push_to_main_checks_what_the_push_added(forge: Forge, tmp_path: Path) -> None:
     """On push, BASE is github.event.before: the main the push started from."""
     work = checkout(forge, tmp_path / "maintainer", "main", detached=False)
@@ -198,6 +203,7 @@ def test_github_push_to_main_checks_what_the_push_added(forge: Forge, tmp_path: 
     assert "verified 7 commit(s)" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_desk_history_verifies(tmp_path: Path) -> None:
     path = tmp_path / "demo"
     built = Gitdesk(tmp_path)("demo", str(path))

@@ -7,6 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from support.cli import Gitdesk
@@ -49,6 +50,7 @@ def test_weekly_jobs_parse_and_ask_for_markdown_and_html() -> None:
         assert any(c[:3] == ["gitdesk", "report", "weekly"] for c in commands)
 
 
+@pytest.mark.slow
 def test_weekly_job_commands_run_on_a_clone(desk: Gitdesk, tmp_path: Path,
                                             gitdesk_bin: str) -> None:
     tid = desk.open("incident", "-s", "Mail delayed", "--impact", "high", "--urgency", "high")

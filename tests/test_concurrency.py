@@ -7,8 +7,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from support.cli import Gitdesk
 from support.git import fsck
+
+pytestmark = pytest.mark.slow  # every test here runs many gitdesk processes at once
 
 WRITERS = 20
 

@@ -104,6 +104,7 @@ def test_doctor_names_file_key_and_reason(desk: Gitdesk, kind: str) -> None:
     assert "problem(s) found" in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(BREAKAGES))
 def test_ticket_commands_refuse_a_broken_config(desk: Gitdesk, kind: str) -> None:
     ids = tickets(desk)

@@ -49,6 +49,7 @@ def _block(heading: str) -> str:
     return section.split("```\n", 2)[1]
 
 
+@pytest.mark.slow
 def test_the_readme_walk_through_runs_as_written(tmp_path: Path, gitdesk_bin: str) -> None:
     script = _block("Using it")
     env = {**os.environ, "PATH": f"{Path(gitdesk_bin).parent}{os.pathsep}{os.environ['PATH']}"}

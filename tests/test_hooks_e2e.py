@@ -156,6 +156,7 @@ def test_verify_reports_each_violation_in_text_json_and_github_formats(
 # pushes the server refuses
 
 
+@pytest.mark.slow
 def test_push_of_an_unsigned_approval_is_refused(desk: Desk, server: Server,
                                                  people: dict[str, Person]) -> None:
     bob = people["bob"]
@@ -166,6 +167,7 @@ def test_push_of_an_unsigned_approval_is_refused(desk: Desk, server: Server,
                    f"{tid}: approval by bob is not trusted: the commit is not signed")
 
 
+@pytest.mark.slow
 def test_push_of_an_approval_signed_by_bob_naming_alice_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     bob = people["bob"]
@@ -177,6 +179,7 @@ def test_push_of_an_approval_signed_by_bob_naming_alice_is_refused(
                    f"{tid}: approval names alice but the commit is signed by bob")
 
 
+@pytest.mark.slow
 def test_push_of_an_approval_from_outside_the_required_group_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     dave = people["dave"]
@@ -187,6 +190,7 @@ def test_push_of_an_approval_from_outside_the_required_group_is_refused(
                    f"{tid}: dave is not in a group whose approval it needs (cab)")
 
 
+@pytest.mark.slow
 def test_push_of_a_change_scheduled_with_one_of_two_approvals_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     bob = people["bob"]
@@ -201,6 +205,7 @@ def test_push_of_a_change_scheduled_with_one_of_two_approvals_is_refused(
                    "(has 1: bob); ask: alice")
 
 
+@pytest.mark.slow
 def test_push_of_a_change_scheduled_after_its_approval_was_voided_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     bob, dave = people["bob"], people["dave"]
@@ -222,6 +227,7 @@ def make_admin(person: str) -> Callable[[Any], None]:
     return change
 
 
+@pytest.mark.slow
 def test_push_of_a_policy_change_signed_by_a_non_admin_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     bob = people["bob"]
@@ -231,6 +237,7 @@ def test_push_of_a_policy_change_signed_by_a_non_admin_is_refused(
                    "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")
 
 
+@pytest.mark.slow
 def test_push_of_an_unsigned_policy_change_is_refused(desk: Desk, server: Server,
                                                       people: dict[str, Person]) -> None:
     bob = people["bob"]
@@ -241,6 +248,7 @@ def test_push_of_an_unsigned_policy_change_is_refused(desk: Desk, server: Server
                    "(the commit is not signed)")
 
 
+@pytest.mark.slow
 def test_push_of_a_deleted_ticket_is_refused(desk: Desk, server: Server,
                                              people: dict[str, Person]) -> None:
     dave = people["dave"]
@@ -252,6 +260,7 @@ def test_push_of_a_deleted_ticket_is_refused(desk: Desk, server: Server,
     assert_refused(desk, server, dave, "no-delete", "tickets are never deleted")
 
 
+@pytest.mark.slow
 def test_push_of_a_forbidden_transition_made_by_hand_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
     dave = people["dave"]
@@ -261,6 +270,7 @@ def test_push_of_a_forbidden_transition_made_by_hand_is_refused(
     assert_refused(desk, server, dave, "workflow", f"{inc}: cannot move from new to closed")
 
 
+@pytest.mark.slow
 def test_push_that_rewrites_the_desks_history_is_refused(desk: Desk, server: Server,
                                                          people: dict[str, Person]) -> None:
     dave = people["dave"]
@@ -284,6 +294,7 @@ def test_push_deleting_the_desks_branch_is_refused(desk: Desk, server: Server,
     assert server.tip() == before
 
 
+@pytest.mark.slow
 def test_the_update_hook_alone_refuses_too(desk: Desk, server: Server,
                                            people: dict[str, Person]) -> None:
     """For a host that runs only `update`: the same verdict, per ref."""
@@ -305,6 +316,7 @@ def test_the_update_hook_alone_refuses_too(desk: Desk, server: Server,
 # the valid flow goes through
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["file", "daemon"])
 def test_push_of_the_valid_flow_is_accepted(desk: Desk, server: Server,
                                             people: dict[str, Person], transport: str) -> None:
@@ -389,6 +401,7 @@ echo "$1" >> "$(dirname "$0")/../legacy-update.log"
 """
 
 
+@pytest.mark.slow
 def test_install_keeps_an_existing_hook_as_legacy_and_runs_it_first(
         daemon: Daemon, tmp_path: Path, people: dict[str, Person]) -> None:
     bare = daemon.root / f"{tmp_path.name}.git"

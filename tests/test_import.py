@@ -157,6 +157,7 @@ def test_fixture_has_the_quirks(log: tuple[list[str], dict[str, list[dict[str, s
                for v in incidents.values())
 
 
+@pytest.mark.slow
 def test_import_a_log_cut_mid_way_then_the_whole_log(
         desk: Gitdesk, tmp_path: Path,
         log: tuple[list[str], dict[str, list[dict[str, str]]]]) -> None:
@@ -276,6 +277,7 @@ def test_a_hand_edited_ticket_keeps_its_edit_when_the_import_continues(
     assert result.exit_code == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_limit_dry_run_and_json_summary(desk: Gitdesk,
                                         log: tuple[list[str], dict[str, Any]]) -> None:
     _columns, incidents = log
@@ -425,6 +427,7 @@ def _ticket(rng: random.Random) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_emitter_writes_what_ruamel_writes() -> None:
     rng = random.Random(498)
     emitter = TicketEmitter()

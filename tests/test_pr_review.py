@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from support.edits import edit_yaml, hand_approve
 from support.git import fsck, run
 from support.people import Desk, Person, commit, ready_change, staffed_desk
 from support.server import GITDESK, bare_with_hooks
+
+pytestmark = pytest.mark.slow  # clones, signed approvals, a merge, pushes through the hooks
 
 BRANCH = "rfc/db01-sessions"
 

@@ -204,6 +204,7 @@ def _unfilter(kind: int, cur: bytearray, prev: bytes, bpp: int) -> bytearray:
     return cur
 
 
+@pytest.mark.slow
 def test_browser_renders_the_report(hostile: Gitdesk, tmp_path: Path) -> None:
     """Headless Chromium draws the report: a 1200x1600 screenshot with text, tables and
     both bar colours of the chart. Chromium is required (.ci/run installs it): without it

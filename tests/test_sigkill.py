@@ -75,6 +75,7 @@ def check_after_kill(desk: Gitdesk, before: str, tid: str, i: int) -> None:
     assert desk.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
+@pytest.mark.slow
 def test_writers_killed_at_random_points(desk: Gitdesk, gitdesk_bin: str) -> None:
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)

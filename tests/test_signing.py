@@ -112,6 +112,7 @@ def test_ssh_rejection_is_signed_and_records_the_reason(
     staffed.ok("verify")
 
 
+@pytest.mark.slow
 def test_openpgp_approval_and_rejection(tmp_path: Path, gnupg: GnuPG) -> None:
     alice = Person("alice", openpgp=gnupg.new_key("alice"))
     bob = Person("bob", openpgp=gnupg.new_key("bob"))
