@@ -12,23 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fsck
-from test_signing import (
-    TWO_CAB,
-    Desk,
-    Person,
-    commit,
-    edit_yaml,
-    hand_approve,
-    ready_change,
-    staffed_desk,
-    team,
-)
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
+from support.edits import edit_yaml, hand_approve
+from support.git import fsck
+from support.people import TWO_CAB, Desk, Person, commit, ready_change, staffed_desk
 
 
 @pytest.fixture
@@ -70,6 +56,7 @@ def test_authorize_names_who_must_approve(desk: Desk, people: dict[str, Person])
     assert f"{tid} needs 1 approval(s) from group cab (has 0); ask: alice, bob" in result.stderr
 
 
+@pytest.mark.slow
 def test_show_lists_approvals_with_their_validity_and_what_is_missing(
         desk: Desk, people: dict[str, Person]) -> None:
     bob = people["bob"]

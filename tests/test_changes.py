@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, data, refused
+from support.cli import Gitdesk, data, refused
 
 PEOPLE = """\
 version: 1
@@ -243,6 +243,7 @@ def test_standard_change_refusals(desk: Gitdesk) -> None:
 
 # --- cancel and close -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_every_change_type_can_be_cancelled_from_any_open_state(open_desk: Gitdesk) -> None:
     desk = open_desk
     normal = ("assess", "authorize", "scheduled", "implement", "review")

@@ -20,18 +20,11 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk
-from test_signing import (
-    GITDESK,
-    Desk,
-    commit,
-    edit_yaml,
-    hand_approve,
-    ready_change,
-    run,
-    staffed_desk,
-    team,
-)
+from support.cli import Gitdesk
+from support.edits import edit_yaml, hand_approve
+from support.git import run
+from support.people import Desk, commit, ready_change, staffed_desk, team
+from support.server import GITDESK
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "ci"
 GITHUB = EXAMPLES / "github" / "gitdesk-verify.yml"
@@ -102,7 +95,7 @@ def forge(tmp_path: Path) -> Forge:
     base = desk.head()
 
     run(["git", "switch", "-q", "-c", "good"], cwd=desk.path)
-    tid = ready_change(desk, bob)
+    tid = ready_change(desk, people["dave"])
     desk.ok_as(bob, "approve", tid, "-m", "go")
     desk.ok_as(bob, "transition", tid, "scheduled")
     run(["git", "push", "-q", url, "good"], cwd=desk.path)
@@ -176,24 +169,29 @@ def assert_gitlab_verdicts(forge: Forge, tmp_path: Path, detached: bool) -> None
            "[signature]" in bad.stdout
 
 
+@pytest.mark.slow
 def test_github_command_on_a_branch_checkout(forge: Forge, tmp_path: Path) -> None:
     assert_github_verdicts(forge, tmp_path, detached=False)
 
 
+@pytest.mark.slow
 def test_gitlab_commands_on_a_branch_checkout(forge: Forge, tmp_path: Path) -> None:
     assert_gitlab_verdicts(forge, tmp_path, detached=False)
 
 
+@pytest.mark.slow
 def test_github_command_on_a_detached_checkout_as_actions_checkout_makes(
         forge: Forge, tmp_path: Path) -> None:
     assert_github_verdicts(forge, tmp_path, detached=True)
 
 
+@pytest.mark.slow
 def test_gitlab_commands_on_a_detached_checkout_as_the_runner_makes(
         forge: Forge, tmp_path: Path) -> None:
     assert_gitlab_verdicts(forge, tmp_path, detached=True)
 
 
+@pytest.mark.slow
 def test_github_push_to_main_checks_what_the_push_added(forge: Forge, tmp_path: Path) -> None:
     """On push, BASE is github.event.before: the main the push started from."""
     work = checkout(forge, tmp_path / "maintainer", "main", detached=False)
@@ -205,6 +203,7 @@ def test_github_push_to_main_checks_what_the_push_added(forge: Forge, tmp_path: 
     assert "verified 7 commit(s)" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_desk_history_verifies(tmp_path: Path) -> None:
     path = tmp_path / "demo"
     built = Gitdesk(tmp_path)("demo", str(path))

@@ -7,9 +7,11 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk, git
+from support.cli import Gitdesk
+from support.git import git
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ci"
 
@@ -48,6 +50,7 @@ def test_weekly_jobs_parse_and_ask_for_markdown_and_html() -> None:
         assert any(c[:3] == ["gitdesk", "report", "weekly"] for c in commands)
 
 
+@pytest.mark.slow
 def test_weekly_job_commands_run_on_a_clone(desk: Gitdesk, tmp_path: Path,
                                             gitdesk_bin: str) -> None:
     tid = desk.open("incident", "-s", "Mail delayed", "--impact", "high", "--urgency", "high")

@@ -7,7 +7,12 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import Gitdesk, fsck
+import pytest
+
+from support.cli import Gitdesk
+from support.git import fsck
+
+pytestmark = pytest.mark.slow  # every test here runs many gitdesk processes at once
 
 WRITERS = 20
 

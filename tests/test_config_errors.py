@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import Gitdesk
+from support.cli import Gitdesk, head
 
 CONFIG = ".gitdesk/config.yaml"
 
@@ -27,10 +27,6 @@ BREAKAGES = {
         "types.incident.fields.0.default",
         "default 'lots' is not one of: one, several, department, everyone"),
 }
-
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
 
 
 def commit_config(desk: Gitdesk, text: str, message: str) -> None:
@@ -108,6 +104,7 @@ def test_doctor_names_file_key_and_reason(desk: Gitdesk, kind: str) -> None:
     assert "problem(s) found" in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(BREAKAGES))
 def test_ticket_commands_refuse_a_broken_config(desk: Gitdesk, kind: str) -> None:
     ids = tickets(desk)

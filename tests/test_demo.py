@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import Gitdesk, fsck, git, isolate
 from gitdesk.actions.init import template_file
 from gitdesk.cli import demo
 from gitdesk.cli.root import cli
@@ -31,6 +30,8 @@ from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
+from support.git import fsck, git, isolate
 
 UNTIL = "2026-11-20 19:30:00"
 END = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)
@@ -54,7 +55,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """The demo desk, built once for this module in an isolated git environment.
 
     (The autouse `isolated` fixture is per test, so this module-scoped build
-    sets up the same isolation itself.)
+    sets up the same isolation itself.) The build takes seconds and whichever
+    test asks first pays for it, so every test that uses it is marked slow.
     """
     base = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as mp:
@@ -97,6 +99,7 @@ def one(records: list[dict[str, Any]], summary: str) -> dict[str, Any]:
     return found[0]
 
 
+@pytest.mark.slow
 def test_demo_prints_the_open_tickets(built: Built) -> None:
     lines = built.stdout.splitlines()
     header = lines[0].split()
@@ -113,6 +116,7 @@ def test_demo_prints_the_open_tickets(built: Built) -> None:
     print(f"demo build: {built.seconds:.1f} s")
 
 
+@pytest.mark.slow
 def test_demo_has_about_fifty_tickets_of_every_type_and_state(built: Built) -> None:
     records = tickets(built.path)
     assert 40 <= len(records) <= 70
@@ -138,6 +142,7 @@ def test_demo_has_about_fifty_tickets_of_every_type_and_state(built: Built) -> N
     assert all(r.get("request_type") for r in records if r["type"] == "request")
 
 
+@pytest.mark.slow
 def test_demo_has_a_reopened_ticket_still_open(built: Built) -> None:
     records = by_id(tickets(built.path))
     log = git(built.path, "log", "--format=%(trailers:key=Gitdesk-Ticket,valueonly)%x00"
@@ -151,6 +156,7 @@ def test_demo_has_a_reopened_ticket_still_open(built: Built) -> None:
     assert any(records[t]["status"] == "in-progress" for t in reopened)
 
 
+@pytest.mark.slow
 def test_demo_history_spans_about_sixty_days(built: Built) -> None:
     times = commit_times(built.path)
     assert len(times) > 150
@@ -162,6 +168,7 @@ def test_demo_history_spans_about_sixty_days(built: Built) -> None:
     assert {"Maria Santos", "Hans Meier", "Zabbix Monitoring", "Carl Jensen"} <= authors
 
 
+@pytest.mark.slow
 def test_demo_tells_the_web01_story(built: Built) -> None:
     records = tickets(built.path)
     index = by_id(records)
@@ -194,6 +201,7 @@ def test_demo_tells_the_web01_story(built: Built) -> None:
     assert "all approval levels are satisfied" in shown
 
 
+@pytest.mark.slow
 def test_demo_has_a_major_incident_escalated_twice(built: Built) -> None:
     records = tickets(built.path)
     major = [r for r in records if r.get("major")]
@@ -213,6 +221,7 @@ def test_demo_has_a_major_incident_escalated_twice(built: Built) -> None:
     assert incident["id"] in {r["id"] for r in listed}
 
 
+@pytest.mark.slow
 def test_demo_has_open_and_closed_known_errors(built: Built) -> None:
     known = [r for r in tickets(built.path) if r["type"] == "problem" and r.get("known_error")]
     assert len(known) >= 2
@@ -224,6 +233,7 @@ def test_demo_has_open_and_closed_known_errors(built: Built) -> None:
     assert found[0]["id"] == still_open[0]["id"]
 
 
+@pytest.mark.slow
 def test_demo_has_a_normal_and_an_emergency_change_colliding(built: Built) -> None:
     index = by_id(tickets(built.path))
     hits = json.loads(Gitdesk(built.path).ok("changes", "collisions", "--format", "json"))
@@ -248,6 +258,7 @@ def test_demo_has_a_normal_and_an_emergency_change_colliding(built: Built) -> No
     assert "missing: needs 1 approval(s) from group ecab" in shown
 
 
+@pytest.mark.slow
 def test_demo_policy_has_the_template_rules_and_the_approvers_keys(built: Built) -> None:
     policy = plain(yamlio.load((built.path / ".gitdesk/policy.yaml").read_bytes(), "p"))
     template = plain(yamlio.load(template_file("itil", "policy.yaml"), "p"))
@@ -268,6 +279,7 @@ def test_demo_policy_has_the_template_rules_and_the_approvers_keys(built: Built)
     assert "signingkey" not in built.gitconfig.lower()
 
 
+@pytest.mark.slow
 def test_demo_approvals_are_signed_and_verified(built: Built) -> None:
     records = tickets(built.path)
     entries = [(r["id"], a) for r in records for a in r.get("approvals") or []]
@@ -293,6 +305,7 @@ def test_demo_approvals_are_signed_and_verified(built: Built) -> None:
     assert "all rules hold" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_has_a_change_rejected_once(built: Built) -> None:
     records = tickets(built.path)
     erp = one(records, "ERP erp01: upgrade")
@@ -307,6 +320,7 @@ def test_demo_has_a_change_rejected_once(built: Built) -> None:
     assert "carl approved for cab: valid" in shown
 
 
+@pytest.mark.slow
 def test_demo_has_requests_waiting_for_approval(built: Built) -> None:
     records = tickets(built.path)
     desk = Gitdesk(built.path)
@@ -326,6 +340,7 @@ def test_demo_has_requests_waiting_for_approval(built: Built) -> None:
     assert done["status"] == "closed" and "approved" in statuses(built.path, done["id"])
 
 
+@pytest.mark.slow
 def test_demo_desk_is_healthy(built: Built) -> None:
     result = Gitdesk(built.path)("doctor")
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -335,6 +350,7 @@ def test_demo_desk_is_healthy(built: Built) -> None:
     assert git(built.path, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_demo_is_reproducible(built: Built, tmp_path: Path) -> None:
     again = tmp_path / "again"
     demo.build(again, until=END)

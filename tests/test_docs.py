@@ -13,8 +13,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conftest import Gitdesk, git
 from gitdesk.cli.root import COMMAND_MODULES, cli
+from support.cli import Gitdesk
+from support.git import git
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -48,6 +49,7 @@ def _block(heading: str) -> str:
     return section.split("```\n", 2)[1]
 
 
+@pytest.mark.slow
 def test_the_readme_walk_through_runs_as_written(tmp_path: Path, gitdesk_bin: str) -> None:
     script = _block("Using it")
     env = {**os.environ, "PATH": f"{Path(gitdesk_bin).parent}{os.pathsep}{os.environ['PATH']}"}

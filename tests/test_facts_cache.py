@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.domain.config import CONFIG_PATH
 from gitdesk.domain.facts import Facts
 from gitdesk.index import events as events_module
@@ -21,6 +20,8 @@ from gitdesk.reports import compute
 from gitdesk.reports.facts import REPORT_FIELDS, facts_as_of
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
+from support.cli import Gitdesk
+from support.git import at
 
 
 def _summary(desk: Gitdesk) -> dict[str, int]:
@@ -80,10 +81,6 @@ def test_a_past_moment_reads_the_cache_and_replays_what_changed_since(desk: Gitd
     data = json.loads(desk.ok("report", "summary", "--as-of", "2026-06-01", "--format", "json"))
     assert data["sections"][0]["rows"][-1]["total"] == 1
     assert _cached(desk) == 2  # the desk after its last event, which the moment starts from
-
-
-def at(when: str) -> dict[str, str]:
-    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
 def test_facts_from_the_cache_equal_a_full_replay_at_every_moment(desk: Gitdesk) -> None:

@@ -101,6 +101,7 @@ def full_or_none(text: str) -> Any:
         return None
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=tickets())
 @example(data=yamlio.dump(new_ticket({"id": "INC-1", "summary": "Mail down",
@@ -129,6 +130,7 @@ def _typed(value: Any) -> Any:
 PLAIN_WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}( [A-Za-z0-9]{1,8}){0,4}", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=80)
 @given(summary=PLAIN_WORDS, note=PLAIN_WORDS, ci=PLAIN_WORDS, minutes=st.integers(0, 10**6),
        description=st.lists(PLAIN_WORDS, min_size=2, max_size=4).map("\n".join))
@@ -276,6 +278,7 @@ def test_dump_reads_back(where: str, text: str) -> None:
     assert full(dumped) == ticket.plain()
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=60)
 @given(versions=st.lists(tickets(), min_size=2, max_size=5))
 def test_shared_reader_answers_what_the_reader_answers(versions: list[bytes]) -> None:

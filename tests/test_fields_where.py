@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from conftest import Gitdesk, data, refused
+from support.cli import Gitdesk, data, refused
 
 # --- custom fields -----------------------------------------------------------------------------
 

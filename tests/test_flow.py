@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Gitdesk
+from support.cli import Gitdesk
 
 
 def test_incident_life_cycle_one_commit_per_action(desk: Gitdesk) -> None:

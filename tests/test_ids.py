@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.domain import ids
+from support.cli import Gitdesk
 
 TIME_PART = "01JDXK6Q2K"
 PAD = "00000000"

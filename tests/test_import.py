@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.domain.model import plain
 from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"
 STATES = {"New": "new", "Active": "in-progress", "Awaiting User Info": "pending",
@@ -158,6 +158,7 @@ def test_fixture_has_the_quirks(log: tuple[list[str], dict[str, list[dict[str, s
                for v in incidents.values())
 
 
+@pytest.mark.slow
 def test_import_a_log_cut_mid_way_then_the_whole_log(
         desk: Gitdesk, tmp_path: Path,
         log: tuple[list[str], dict[str, list[dict[str, str]]]]) -> None:
@@ -277,6 +278,7 @@ def test_a_hand_edited_ticket_keeps_its_edit_when_the_import_continues(
     assert result.exit_code == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_limit_dry_run_and_json_summary(desk: Gitdesk,
                                         log: tuple[list[str], dict[str, Any]]) -> None:
     _columns, incidents = log
@@ -426,6 +428,7 @@ def _ticket(rng: random.Random) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_emitter_writes_what_ruamel_writes() -> None:
     rng = random.Random(498)
     emitter = TicketEmitter()

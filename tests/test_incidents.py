@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import Gitdesk, data, refused
+from support.cli import Gitdesk, data, open_at, refused
 
 POLICY = """\
 version: 1
@@ -42,17 +42,8 @@ def team(desk: Gitdesk) -> Gitdesk:
 
 
 
-def at(text: str) -> dict[str, str]:
-    """Environment that back-dates the commit (and so the ticket's created time)."""
-    return {"GIT_AUTHOR_DATE": text, "GIT_COMMITTER_DATE": text}
-
-
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def open_at(desk: Gitdesk, when: str, *args: str) -> str:
-    return desk.ok("open", *args, env=at(when)).strip()
 
 
 def escalation_history(desk: Gitdesk, tid: str) -> str:

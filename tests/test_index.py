@@ -15,17 +15,14 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk
 from gitdesk.index.events import Progress
 from gitdesk.index.tickets import opened
 from gitdesk.store.write import Desk
+from support.cli import Gitdesk
+from support.git import at
 
 REF = "refs/heads/main"
 LATER = "2027-01-01T00:00:00Z"  # as-of for reports: after every date used here
-
-
-def at(when: str) -> dict[str, str]:
-    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
 def index_path(desk: Gitdesk) -> Path:

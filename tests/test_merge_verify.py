@@ -18,13 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Gitdesk, isolate
 from gitdesk import gitio
 from gitdesk.domain.clock import Identity
 from gitdesk.domain.model import Flow, plain
 from gitdesk.store.write import Desk
 from gitdesk.verify.commits import anchor_of, verify_commit
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
+from support.git import isolate
 
 WHO = Identity("Test User", "test@example.org", 1_900_000_000, 0)
 

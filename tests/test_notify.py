@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import fsck
-from test_signing import WINDOW, Desk, Person, commit, edit_yaml, free_port, staffed_desk, team
+from support.edits import edit_yaml
+from support.git import fsck
+from support.people import WINDOW, Desk, Person, commit, staffed_desk
+from support.server import free_port
 
 SENDER = "desk@example.org"
 
@@ -68,11 +70,6 @@ def smtp() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
 
 
 @pytest.fixture

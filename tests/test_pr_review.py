@@ -13,27 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fsck
-from test_signing import (
-    GITDESK,
-    Desk,
-    Person,
-    bare_with_hooks,
-    commit,
-    edit_yaml,
-    hand_approve,
-    ready_change,
-    run,
-    staffed_desk,
-    team,
-)
+from support.edits import edit_yaml, hand_approve
+from support.git import fsck, run
+from support.people import Desk, Person, commit, ready_change, staffed_desk
+from support.server import GITDESK, bare_with_hooks
+
+pytestmark = pytest.mark.slow  # clones, signed approvals, a merge, pushes through the hooks
 
 BRANCH = "rfc/db01-sessions"
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
 
 
 def git_as(who: Person, repo: Path, *args: str, check: bool = True) -> str:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import Gitdesk, data, head, refused
+from support.cli import Gitdesk, data, head, open_at, refused
 
 
 def links(desk: Gitdesk, tid: str) -> set[tuple[str, str]]:
@@ -17,11 +17,6 @@ def links(desk: Gitdesk, tid: str) -> set[tuple[str, str]]:
 def changed_files(desk: Gitdesk) -> set[str]:
     out = desk.git("show", "--name-only", "--format=", "HEAD")
     return {line.rsplit("/", 1)[1] for line in out.splitlines() if line}
-
-
-def open_at(desk: Gitdesk, when: str, *args: str) -> str:
-    env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    return desk.ok("open", *args, env=env).strip()
 
 
 # --- life cycle ---------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk
 from gitdesk.actions import tickets as actions
 from gitdesk.actions.init import template_file
 from gitdesk.domain import schema
@@ -36,6 +35,7 @@ from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.yaml import roundtrip as yamlio
+from support.cli import Gitdesk
 
 WHEN = "2025-05-06T07:08:09Z"
 TEXT_FIELD = "vendor_case"  # a custom text field of incidents in the itil template
@@ -141,6 +141,7 @@ def expected_from(base: dict[str, Any], got: dict[str, Any], **changes: Any) -> 
 
 # --- library: open -------------------------------------------------------------------------
 
+@pytest.mark.slow
 @PROPS
 @given(text=texts())
 @example(text="x\nstatus: closed")
@@ -163,6 +164,7 @@ def test_summary_round_trips(lib: tuple[Gitdesk, Desk], text: str) -> None:
     assert listed(desk, tid, "summary") == text
 
 
+@pytest.mark.slow
 @PROPS
 @given(text=texts())
 @example(text="line one\nline two")
@@ -181,6 +183,7 @@ def test_description_round_trips(lib: tuple[Gitdesk, Desk], text: str) -> None:
     assert same_text(committed(desk, tid)["description"], text)
 
 
+@pytest.mark.slow
 @PROPS
 @given(text=texts())
 @example(text="?x")
@@ -209,6 +212,7 @@ EMAILS = st.from_regex(r"[a-z0-9._+-]{1,10}@[a-z0-9-]{1,10}\.(org|com)", fullmat
 PADDING = st.sampled_from(["", " ", "  ", "\t"])
 
 
+@pytest.mark.slow
 @PROPS
 @given(name=NAMES, email=st.none() | EMAILS, pad=PADDING)
 @example(name="x\nstatus: closed", email=None, pad="")
@@ -243,6 +247,7 @@ def existing(lib: tuple[Gitdesk, Desk]) -> tuple[Gitdesk, Desk, str]:
     return desk, lib_desk, written.change.tickets[0]
 
 
+@pytest.mark.slow
 @PROPS
 @given(text=texts())
 @example(text="x\nstatus: closed")
@@ -263,6 +268,7 @@ def test_note_round_trips(existing: tuple[Gitdesk, Desk, str], text: str) -> Non
     assert same_text(committed(desk, tid)["notes"][-1]["text"], text)
 
 
+@pytest.mark.slow
 @PROPS
 @given(key=st.sampled_from(["summary", "description", "ci", "workaround"]), text=texts())
 @example(key="description", text="a\n b \n")
@@ -280,6 +286,7 @@ def test_set_text_round_trips(existing: tuple[Gitdesk, Desk, str], key: str,
     assert same_text(committed(desk, tid)[key], text)
 
 
+@pytest.mark.slow
 @PROPS
 @given(text=texts())
 @example(text="?x")
@@ -362,6 +369,7 @@ def test_invalid_utf8_in_argv_is_refused_cleanly(desk: Gitdesk, gitdesk_bin: str
     assert desk.git("status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_nasty_values_through_the_installed_script(desk: Gitdesk, gitdesk_bin: str) -> None:
     values = ["x\nstatus: closed", "&anchor *alias", "!!python/object:os.system", "---",
               "# comment", "  padded\t", "a\r\nb", "é 😀 \u2028"]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gitdesk
+from support.cli import Gitdesk
+from support.git import at
 
 AS_OF = "2026-09-01T12:00:00Z"
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -28,10 +29,6 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p
                 "table", "thead", "tbody", "tr", "th", "td", "footer", "ul", "li", "svg",
                 "line", "rect", "text"}
 BLUE, RED = (0x33, 0x66, 0xCC), (0xDC, 0x39, 0x12)  # the first two series colours
-
-
-def at(when: str) -> dict[str, str]:
-    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
 @pytest.fixture
@@ -207,6 +204,7 @@ def _unfilter(kind: int, cur: bytearray, prev: bytes, bpp: int) -> bytearray:
     return cur
 
 
+@pytest.mark.slow
 def test_browser_renders_the_report(hostile: Gitdesk, tmp_path: Path) -> None:
     """Headless Chromium draws the report: a 1200x1600 screenshot with text, tables and
     both bar colours of the chart. Chromium is required (.ci/run installs it): without it

@@ -38,7 +38,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, fsck, isolate
+from support.cli import Gitdesk
+from support.git import fsck, isolate
 
 AS_OF = "2026-09-01T12:00:00Z"
 POLICY = """\

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, data, refused
 from gitdesk.actions.init import template_file
 from gitdesk.domain.approvals import content_hash, current_approvers, required_levels, shortfalls
 from gitdesk.domain.catalog import Level
 from gitdesk.domain.config import DeskConfig, Group, Policy
 from gitdesk.verify.configs import parse_config, parse_policy
 from gitdesk.verify.files import Rules, check_change
+from support.cli import Gitdesk, data, refused
 
 POLICY = """\
 version: 1

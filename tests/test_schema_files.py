@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import Gitdesk
+from support.cli import Gitdesk
 
 CONFIG = ".gitdesk/config.yaml"
 

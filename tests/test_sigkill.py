@@ -20,15 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gitdesk, Run
 from gitdesk import gitio
 from gitdesk.errors import Conflict
+from support.cli import Gitdesk, Run, head
 
 NEXT_COMMAND_DEADLINE = 20.0  # > the 10 s after which a stale ref lock is cleared
-
-
-def head(desk: Gitdesk) -> str:
-    return desk.git("rev-parse", "HEAD").strip()
 
 
 def assert_old_or_one_new_commit(desk: Gitdesk, before: str) -> str:
@@ -79,6 +75,7 @@ def check_after_kill(desk: Gitdesk, before: str, tid: str, i: int) -> None:
     assert desk.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
+@pytest.mark.slow
 def test_writers_killed_at_random_points(desk: Gitdesk, gitdesk_bin: str) -> None:
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)

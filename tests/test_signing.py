@@ -1,302 +1,37 @@
 """Approvals are commits signed with the approver's own key (SSH or OpenPGP).
 
-Keys are made here (ssh-keygen, gpg in a temporary GNUPGHOME) and the commits
-are checked with the real git binary, not only with gitdesk's own verifier.
-
-This module also holds the helpers that the approval, hook, review, CI and
-notification tests share: people with keys and git identities, a desk whose
-policy lists them (edited and signed by the admin with plain `git commit -S`),
-ready-for-approval changes and hand edits of ticket files.
+Keys are made for each test (support.signing: ssh-keygen, gpg in a temporary
+GNUPGHOME) and the commits are checked with the real git binary, not only with
+gitdesk's own verifier.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Gitdesk, fsck
 from gitdesk.domain.approvals import content_hash
 from gitdesk.domain.model import plain, ticket_path
 from gitdesk.yaml import roundtrip as yamlio
+from support.edits import edit_yaml, hand_approve
+from support.git import config_env, fsck, run
+from support.people import Desk, Person, commit, init_desk, ready_change, staffed_desk
+from support.server import GITDESK, bare_with_hooks
+from support.signing import GnuPG, gnupg_home, ssh_key
 
-WINDOW = "2030-01-10T22:00Z/2h"
 ENTRY_KEYS = {"by", "decision", "at", "comment", "level", "group", "content_hash"}
-
-# ---------------------------------------------------------------------------
-# shared helpers
-
-
-def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
-        input: str | None = None, check: bool = True,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """A real program with the test's environment plus `env`; failures show the output."""
-    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, input=input,
-                          capture_output=True, text=True, check=False, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)}: exit {proc.returncode}\n{proc.stdout}\n"
-                             f"{proc.stderr}")
-    return proc
-
-
-def gitdesk_executable() -> str:
-    found = shutil.which("gitdesk", path=str(Path(sys.executable).parent)) \
-        or shutil.which("gitdesk")
-    assert found, "the gitdesk console script is not installed"
-    return found
-
-
-GITDESK = gitdesk_executable()
-
-
-def bare_with_hooks(path: Path) -> Path:
-    """A bare repository (the server) with gitdesk's pre-receive and update hooks."""
-    run(["git", "init", "-q", "--bare", "-b", "main", str(path)])
-    Gitdesk(path.parent)("--repo", str(path), "hooks", "install", "--server").ok()
-    return path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (for servers the tests start)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def config_env(settings: dict[str, str]) -> dict[str, str]:
-    """git configuration given through the environment (GIT_CONFIG_COUNT/KEY/VALUE)."""
-    env = {"GIT_CONFIG_COUNT": str(len(settings))}
-    for i, (key, value) in enumerate(settings.items()):
-        env[f"GIT_CONFIG_KEY_{i}"] = key
-        env[f"GIT_CONFIG_VALUE_{i}"] = value
-    return env
-
-
-def ssh_key(directory: Path, name: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}_ed25519"
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@example.org",
-         "-f", str(path)])
-    return path
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone at the desk: a git identity and (usually) an SSH signing key."""
-
-    id: str
-    key: Path | None = None
-    openpgp: str | None = None  # fingerprint in the test's GNUPGHOME
-
-    @property
-    def name(self) -> str:
-        return self.id.capitalize()
-
-    @property
-    def email(self) -> str:
-        return f"{self.id}@example.org"
-
-    def settings(self) -> dict[str, str]:
-        settings = {"user.name": self.name, "user.email": self.email}
-        if self.key is not None:
-            settings |= {"gpg.format": "ssh", "user.signingkey": str(self.key)}
-        elif self.openpgp is not None:
-            settings |= {"gpg.format": "openpgp", "user.signingkey": self.openpgp}
-        return settings
-
-    def env(self, overrides: dict[str, str] | None = None) -> dict[str, str]:
-        """Environment that makes git (and gitdesk) act as this person."""
-        return config_env(self.settings() | (overrides or {}))
-
-    def public_key(self) -> str:
-        assert self.key is not None
-        kind, body = Path(f"{self.key}.pub").read_text().split()[:2]
-        return f"{kind} {body}"
-
-    def allowed_signers(self) -> str:
-        return f'{self.id} namespaces="git" {self.public_key()}\n'
-
-
-def team(directory: Path, *names: str) -> dict[str, Person]:
-    """People with fresh SSH keys (alice, bob, carol, dave by default)."""
-    names = names or ("alice", "bob", "carol", "dave")
-    return {name: Person(name, ssh_key(directory / "keys", name)) for name in names}
-
-
-class Desk(Gitdesk):
-    """A Gitdesk runner that can act as one person or another."""
-
-    def as_(self, who: Person, *args: str, env: dict[str, str] | None = None) -> Any:
-        return self(*args, env={**who.env(), **(env or {})})
-
-    def ok_as(self, who: Person, *args: str, env: dict[str, str] | None = None) -> str:
-        return str(self.as_(who, *args, env=env).ok().stdout)
-
-    def head(self) -> str:
-        return self.git("rev-parse", "HEAD").strip()
-
-    def ticket(self, tid: str) -> dict[str, Any]:
-        return dict(json.loads(self.ok("show", tid, "--format", "json")))
-
-    def file(self, tid: str) -> Path:
-        return self.path / ticket_path("change" if tid.startswith("CHG-") else
-                                       {"INC": "incident", "REQ": "request",
-                                        "PRB": "problem"}[tid[:3]], tid)
-
-
-def init_desk(path: Path, admin: Person, env: dict[str, str] | None = None) -> Desk:
-    result = Gitdesk(path.parent)("init", str(path), env={**admin.env(), **(env or {})})
-    assert result.exit_code == 0, result.stderr
-    return Desk(path)
-
-
-def commit(repo: Path, who: Person, message: str, *, sign: bool,
-           env: dict[str, str] | None = None) -> str:
-    """`git add -A && git commit` by hand, signed with -S or explicitly unsigned."""
-    run(["git", "add", "-A"], cwd=repo)
-    run(["git", "commit", "-q", "-S" if sign else "--no-gpg-sign", "-m", message], cwd=repo,
-        env={**who.env(), **(env or {})})
-    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
-
-
-def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
-    """Edit a YAML file in round-trip mode, as a person with an editor would."""
-    data = yamlio.load(path.read_bytes(), str(path))
-    change(data)
-    path.write_bytes(yamlio.dump(data))
-
-
-def add_people(team: dict[str, Person], groups: dict[str, list[str]],
-               rules: list[dict[str, Any]] | None = None) -> Callable[[Any], None]:
-    """A policy edit: people with their public keys, group members, extra rules."""
-
-    def change(policy: Any) -> None:
-        for person in team.values():
-            if person.id not in policy["people"]:
-                keys = [person.public_key()] if person.key is not None else []
-                policy["people"][person.id] = yamlio.flow_map(
-                    {"name": person.name, "email": person.email, "keys": yamlio.seq(keys)})
-        for group, members in groups.items():
-            policy["groups"][group]["members"].extend(
-                m for m in members if m not in policy["groups"][group]["members"])
-        for rule in rules or []:
-            policy["rules"].append(rule)
-
-    return change
-
-
-STAFF = {"cab": ["bob"], "dba": ["carol"], "service-desk": ["dave"]}
-TWO_CAB = {"name": "high-risk changes need two CAB members",
-           "when": {"type": "change", "risk": "high"},
-           "require": [{"group": "cab", "count": 2}]}
-
-
-def staffed_desk(path: Path, people: dict[str, Person],
-                 rules: list[dict[str, Any]] | None = None) -> Desk:
-    """alice inits the desk (admin, cab, ecab) and adds bob (cab), carol (dba) and
-    dave (service desk only) with their SSH keys, in a commit she signs."""
-    desk = init_desk(path, people["alice"])
-    edit_yaml(path / ".gitdesk/policy.yaml", add_people(people, STAFF, rules))
-    commit(path, people["alice"], "policy: add the team", sign=True)
-    return desk
-
-
-def ready_change(desk: Desk, who: Person, *, summary: str = "Upgrade nginx on web01",
-                 ci: str = "web01", cis: str | None = None, risk: str = "medium",
-                 change_type: str = "normal") -> str:
-    """A change with plans, risk and window, moved to authorize (awaiting approval)."""
-    args = ["open", "change", "-s", summary, "--window", WINDOW, "--risk", risk, "--ci", ci,
-            "--change-type", change_type]
-    if cis:
-        args += ["--cis", cis]
-    tid = desk.ok_as(who, *args).strip()
-    desk.ok_as(who, "set", tid, "implementation_plan=apt-get install nginx=1.26",
-               "backout_plan=apt-get install nginx=1.24", "test_plan=curl -fsS http://web01/")
-    if change_type == "normal":
-        desk.ok_as(who, "transition", tid, "assess")
-    desk.ok_as(who, "transition", tid, "authorize")
-    assert desk.ticket(tid)["status"] == "authorize"
-    return tid
-
-
-def approval_entry(ticket: Any, who: str, group: str, decision: str = "approved",
-                   level: int = 0) -> Any:
-    """An approval entry as gitdesk would write it, for the ticket as it is now."""
-    return yamlio.flow_map({"by": who, "decision": decision,
-                            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            "level": level, "group": group,
-                            "content_hash": content_hash(plain(ticket))})
-
-
-def hand_approve(who: str, group: str) -> Callable[[Any], None]:
-    def change(ticket: Any) -> None:
-        entry = approval_entry(ticket, who, group)
-        if ticket.get("approvals") is None:
-            ticket["approvals"] = yamlio.seq()
-        ticket["approvals"].append(entry)
-
-    return change
-
-
-# ---------------------------------------------------------------------------
-# OpenPGP keys in a throw-away GNUPGHOME
-
-
-@dataclass
-class GnuPG:
-    home: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"GNUPGHOME": str(self.home)}
-
-    def new_key(self, person: str) -> str:
-        """An unprotected ed25519 signing key; returns its fingerprint."""
-        params = self.home / f"{person}.params"
-        params.write_text(f"%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\n"
-                          f"Key-Usage: sign\nName-Real: {person.capitalize()}\n"
-                          f"Name-Email: {person}@example.org\nExpire-Date: 0\n%commit\n")
-        run(["gpg", "--batch", "--gen-key", str(params)], env=self.env)
-        listing = run(["gpg", "--batch", "--with-colons", "--fingerprint",
-                       f"<{person}@example.org>"], env=self.env).stdout
-        return next(line.split(":")[9] for line in listing.splitlines()
-                    if line.startswith("fpr:"))
-
-    def export(self, fingerprint: str) -> str:
-        return run(["gpg", "--batch", "--armor", "--export", fingerprint], env=self.env).stdout
 
 
 @pytest.fixture
 def gnupg(monkeypatch: pytest.MonkeyPatch) -> Iterator[GnuPG]:
-    """A GNUPGHOME of its own (short path: gpg-agent's socket must fit), agent killed after."""
-    home = Path(tempfile.mkdtemp(prefix="gd-gpg-"))
-    home.chmod(0o700)
-    monkeypatch.setenv("GNUPGHOME", str(home))
-    try:
-        yield GnuPG(home)
-    finally:
-        run(["gpgconf", "--kill", "all"], env={"GNUPGHOME": str(home)}, check=False)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------
-# tests
-
-
-@pytest.fixture
-def people(tmp_path: Path) -> dict[str, Person]:
-    return team(tmp_path)
+    """gpg (and git's gpg) use a keyring of the test's own."""
+    with gnupg_home() as keys:
+        monkeypatch.setenv("GNUPGHOME", str(keys.home))
+        yield keys
 
 
 @pytest.fixture
@@ -377,6 +112,7 @@ def test_ssh_rejection_is_signed_and_records_the_reason(
     staffed.ok("verify")
 
 
+@pytest.mark.slow
 def test_openpgp_approval_and_rejection(tmp_path: Path, gnupg: GnuPG) -> None:
     alice = Person("alice", openpgp=gnupg.new_key("alice"))
     bob = Person("bob", openpgp=gnupg.new_key("bob"))

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Gitdesk, fsck, git
 from gitdesk.cli import common as _common
+from support.cli import Gitdesk
+from support.git import fsck, git
 
 
 def ticket_path(desk: Gitdesk, tid: str) -> str:

@@ -126,12 +126,6 @@ def approval(rules: Rules, path: str, data: dict[str, Any], entry: dict[str, Any
         return [Violation(path, "signature", f"{tid}: approval names {who} but the commit is "
                                              f"signed by {verdict.person}",
                           hint="each approver signs their own approval")]
-    why = barred(rules.policy, data, who, opened_by=signer.opener(path)) \
-        if entry.get("decision") == "approved" else None
-    if why:
-        return [Violation(path, "separation", f"{tid}: {who} {why} and may not approve it "
-                                              "(separation_of_duties in the policy)",
-                          hint="another member of the group approves")]
     levels = required_levels(rules.config, rules.policy, data)
     groups = groups_for(levels, rules.policy, who)
     if not groups:
@@ -141,6 +135,12 @@ def approval(rules: Rules, path: str, data: dict[str, Any], entry: dict[str, Any
     if entry.get("group") is not None and entry["group"] not in groups:
         return [Violation(path, "approver", f"{tid}: {who} approves for group "
                                             f"{entry['group']}, which is not theirs here")]
+    why = barred(rules.policy, data, who, opened_by=signer.opener(path)) \
+        if entry.get("decision") == "approved" else None
+    if why:
+        return [Violation(path, "separation", f"{tid}: {who} {why} and may not approve it "
+                                              "(separation_of_duties in the policy)",
+                          hint="another member of the group approves")]
     if entry.get("content_hash") != content_hash(data):
         return [Violation(path, "approval", f"{tid}: the approval's content hash does not "
                                             "match the ticket's reviewed content",
