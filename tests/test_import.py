@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from conftest import Gitdesk
-from gitdesk.domain.model import plain
-from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
+from gitdesk.domain.model import Flow, plain
 from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.emitter import TicketEmitter, to_roundtrip
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"
 STATES = {"New": "new", "Active": "in-progress", "Awaiting User Info": "pending",

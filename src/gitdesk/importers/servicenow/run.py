@@ -63,24 +63,22 @@ from gitdesk import gitio
 from gitdesk.domain import ids
 from gitdesk.domain.clock import Identity
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig, Policy, Workflow
-from gitdesk.domain.model import Ticket, plain, ticket_path
+from gitdesk.domain.model import Flow, Ticket, plain, ticket_path
 from gitdesk.errors import GitdeskError, InvalidFile, RuleViolation, UsageError
-from gitdesk.store.batch import (
-    BatchWriter,
-    Flow,
-    TicketEmitter,
-    from_roundtrip,
-    land,
-    to_roundtrip,
-    with_key,
-    without_key,
-)
+from gitdesk.store.batch import BatchWriter, land
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Change, Desk
 from gitdesk.verify import signing
 from gitdesk.verify.configs import parse_config
 from gitdesk.verify.files import Rules, check_change
 from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.emitter import (
+    TicketEmitter,
+    from_roundtrip,
+    to_roundtrip,
+    with_key,
+    without_key,
+)
 
 MAPPING_TEMPLATE = "servicenow-mapping.yaml"
 TRAILER = "Gitdesk-Import"
