@@ -67,7 +67,7 @@ from gitdesk.domain.model import Flow, Ticket, plain, ticket_path
 from gitdesk.errors import GitdeskError, InvalidFile, RuleViolation, UsageError
 from gitdesk.store.batch import BatchWriter, land
 from gitdesk.store.read import Snapshot
-from gitdesk.store.write import Change, Desk
+from gitdesk.store.write import Change, CommitRefused, Desk
 from gitdesk.verify import signing
 from gitdesk.verify.configs import parse_config
 from gitdesk.verify.files import Rules, check_change
@@ -737,36 +737,26 @@ class Importer:
         return text
 
     def _config_commit(self, snap: Snapshot, text: bytes) -> str:
-        from gitdesk.verify.commits import verify_commit
-
+        """The extended config, committed on snap (signed where the policy asks it)."""
         repo = self.desk.repo
-        author = gitio.identity(repo, "AUTHOR")
-        committer = gitio.identity(repo, "COMMITTER")
-        tree = gitio.build_tree(repo, snap.tree, {CONFIG_PATH: gitio.write_blob(repo, text)})
         change = Change(subject=f"Import from ServiceNow: add the {self.mapping.type} "
-                                "categories and fields the log uses", action="config")
-        parents = [snap.oid] if snap.oid else []
-        message = change.message()
-        signature = None
+                                "categories and fields the log uses", action="config",
+                        files={CONFIG_PATH: text})
+        signer = None
         if _needs_signature(repo, snap.policy):
-            key = signing.SigningKey.from_git(repo, committer.email)
-            if key is not None:
-                content = gitio.commit_content(repo, tree=tree, parents=parents, author=author,
-                                               committer=committer, message=message)
-                signature = key.sign(content)
-        oid = gitio.create_commit(repo, tree=tree, parents=parents, author=author,
-                                  committer=committer, message=message, signature=signature)
-        commit = gitio.get_commit(repo, oid)
-        problems = verify_commit(repo, commit)
-        if problems:
+            key = signing.SigningKey.from_git(repo, gitio.identity(repo, "COMMITTER").email)
+            signer = key.sign if key is not None else None
+        try:
+            return self.desk.prepare(lambda _snap, _now, _author: change, signer=signer,
+                                     snap=snap).commit
+        except CommitRefused as exc:
             raise RuleViolation(
                 "the import must extend .gitdesk/config.yaml with the categories and fields "
                 "the log uses, and the desk refuses that change: "
-                + "; ".join(v.message for v in problems),
+                + "; ".join(v.message for v in exc.violations),
                 hint="run the import as a policy admin (with your signing key), or set "
                      "categories.extend_config: false and declare_fields: false in a "
-                     "--mapping file (and map the categories to the desk's)")
-        return oid
+                     "--mapping file (and map the categories to the desk's)") from exc
 
     # -- events -----------------------------------------------------------------------
 
