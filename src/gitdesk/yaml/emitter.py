@@ -8,6 +8,10 @@ rendered once by ruamel itself (an oracle, cached), so quoting and escaping are
 ruamel's; anything else (multi-line `Text`, nested structures, floats) makes
 `dump` return None and the caller falls back to roundtrip.dump. The bulk
 writer of an import (store.batch) streams what it writes.
+
+`to_roundtrip` and `from_roundtrip` convert between the emitter's plain data
+and round-trip data; `sync_roundtrip` applies a plain change to a ticket read
+in round-trip mode, so that a hand-edited file keeps its comments.
 """
 
 from __future__ import annotations
@@ -18,40 +22,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from gitdesk.domain.model import Flow, Text, plain, rank
+from gitdesk.domain.model import Flow, Text, Ticket, plain
 from gitdesk.errors import GitdeskError
 from gitdesk.yaml import roundtrip as yamlio
-
-
-def with_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """A copy of a ticket mapping with key set, placed as model.Ticket.set places it.
-
-    An existing key keeps its place; a new key goes before the first key that
-    comes after it in model.KEY_ORDER (unknown keys rank last).
-    """
-    if key in data:
-        out = dict(data)
-        out[key] = value
-        return out
-    mine = rank(key)
-    out = {}
-    placed = False
-    for existing, old in data.items():
-        if not placed and rank(existing) > mine:
-            out[key] = value
-            placed = True
-        out[existing] = old
-    if not placed:
-        out[key] = value
-    return out
-
-
-def without_key(data: dict[str, Any], key: str) -> dict[str, Any]:
-    if key not in data:
-        return data
-    out = dict(data)
-    del out[key]
-    return out
 
 
 class TicketEmitter:
@@ -203,3 +176,22 @@ def from_roundtrip(value: Any) -> Any:
     if isinstance(value, list):
         return [from_roundtrip(v) for v in value]
     return value
+
+
+def sync_roundtrip(ticket: Ticket, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Apply the change old -> new to a round-trip ticket (comments and styles survive)."""
+    for key in old:
+        if key not in new:
+            ticket.unset(key)
+    for key, value in new.items():
+        if key in old and old[key] == value:
+            continue
+        current = ticket.get(key)
+        if key == "fields" and isinstance(current, dict) and isinstance(value, dict):
+            for sub in [k for k in current if k not in value]:
+                del current[sub]
+            for sub, item in value.items():
+                if current.get(sub) != item or sub not in current:
+                    current[sub] = item
+            continue
+        ticket.set(key, to_roundtrip(value))
