@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from gitdesk.domain.model import plain
-from gitdesk.store.batch import Flow, TicketEmitter, to_roundtrip
+from gitdesk.domain.model import Flow, plain
 from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.emitter import TicketEmitter, to_roundtrip
 from support.cli import Gitdesk
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"

@@ -1,17 +1,9 @@
-"""Writing many commits at once: a fast ticket emitter and a batch commit writer.
+"""Writing many commits at once: a batch commit writer, and landing its result.
 
 The normal write path (store.Desk.commit) costs a few git processes per
 commit, which is right for one action and far too slow for an import of
 100,000+ back-dated events. This module is the bulk path:
 
-- `TicketEmitter` writes a ticket in the canonical layout byte for byte as
-  ruamel (yamlio.dump) would, without ruamel's per-document cost. It handles
-  the shapes tickets have: a top-level block mapping of scalars, flow
-  mappings (`Flow`, e.g. submitter), block mappings of scalars (`fields`) and
-  lists of scalars or flow mappings (links, notes). Each distinct scalar is
-  rendered once by ruamel itself (an oracle, cached), so quoting and escaping
-  are ruamel's; anything else (multi-line text, nested structures, floats)
-  makes `dump` return None and the caller falls back to yamlio.dump.
 - `BatchWriter` streams commits into one `git fast-import` process, which
   writes them into a single pack with trees and blobs delta-compressed against
   their previous versions, on a private temporary ref. Measured on this
@@ -23,217 +15,21 @@ commit, which is right for one action and far too slow for an import of
 - `land` moves the desk's branch once, by compare-and-swap under the gitdesk
   write lock, and brings a checked-out working tree and index along.
 
-The caller is responsible for verifying every change it streams (the
-importer runs verify.check_change on each one, in process).
+The caller writes the files (the importer uses yaml.emitter.TicketEmitter, which
+writes what the round-trip codec would, fast) and is responsible for verifying
+every change it streams (the importer runs verify.check_change on each one, in
+process).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Mapping
-from typing import Any
-
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from gitdesk import gitio
 from gitdesk.domain.clock import Identity
-from gitdesk.domain.model import KEY_ORDER, plain
 from gitdesk.errors import Conflict, GitdeskError
-from gitdesk.yaml import roundtrip as yamlio
-
-
-class Flow(dict[str, Any]):
-    """A mapping written in flow style, `{a: b}`, like yamlio.flow_map."""
-
-
-_RANK = {key: i for i, key in enumerate(KEY_ORDER)}
-
-
-def rank(key: str) -> int:
-    return _RANK.get(key, len(KEY_ORDER))
-
-
-def with_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """A copy of a ticket mapping with key set, placed as model.Ticket.set places it.
-
-    An existing key keeps its place; a new key goes before the first key that
-    comes after it in model.KEY_ORDER (unknown keys rank last).
-    """
-    if key in data:
-        out = dict(data)
-        out[key] = value
-        return out
-    mine = rank(key)
-    out = {}
-    placed = False
-    for existing, old in data.items():
-        if not placed and rank(existing) > mine:
-            out[key] = value
-            placed = True
-        out[existing] = old
-    if not placed:
-        out[key] = value
-    return out
-
-
-def without_key(data: dict[str, Any], key: str) -> dict[str, Any]:
-    if key not in data:
-        return data
-    out = dict(data)
-    del out[key]
-    return out
-
-
-class TicketEmitter:
-    """Canonical ticket YAML, byte-identical to yamlio.dump for the shapes it knows."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, type, Any], str | None] = {}
-
-    def dump(self, data: Mapping[str, Any]) -> bytes | None:
-        """The YAML text of a ticket mapping, or None when yamlio.dump must do it."""
-        out: list[str] = []
-        for key, value in data.items():
-            name = self._render("key", key)
-            if name is None:
-                return None
-            if isinstance(value, Flow):
-                flow = self._flow(value)
-                if flow is None:
-                    return None
-                out.append(f"{name}: {flow}\n")
-            elif isinstance(value, dict):
-                if not value:
-                    out.append(f"{name}: {{}}\n")
-                    continue
-                out.append(f"{name}:\n")
-                for sub_key, sub_value in value.items():
-                    sub_name = self._render("key", sub_key)
-                    text = self._render("block", sub_value)
-                    if sub_name is None or text is None:
-                        return None
-                    out.append(f"  {sub_name}: {text}\n")
-            elif isinstance(value, list):
-                if not value:
-                    out.append(f"{name}: []\n")
-                    continue
-                out.append(f"{name}:\n")
-                for item in value:
-                    text = self._flow(item) if isinstance(item, Flow) \
-                        else self._render("item", item)
-                    if text is None:
-                        return None
-                    out.append(f"  - {text}\n")
-            else:
-                text = self._render("block", value)
-                if text is None:
-                    return None
-                out.append(f"{name}: {text}\n")
-        return "".join(out).encode("utf-8")
-
-    def _flow(self, value: Any) -> str | None:
-        if not isinstance(value, Flow):
-            return None
-        parts = []
-        for key, item in value.items():
-            name = self._render("fkey", key)
-            text = self._render("flow", item)
-            if name is None or text is None:
-                return None
-            parts.append(f"{name}: {text}")
-        return "{" + ", ".join(parts) + "}"
-
-    def _render(self, context: str, value: Any) -> str | None:
-        if not isinstance(value, (str, int)):  # bool is an int; floats go to ruamel
-            return None
-        key = (context, type(value), value)
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        if type(value) is str and _plain(value):
-            text: str | None = value
-        else:
-            text = _oracle(context, value)
-        self._cache[key] = text
-        return text
-
-
-_PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z0-9 ._/@+-]*[A-Za-z0-9])?"
-                    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_WORDS = frozenset(("true", "false", "null", "yes", "no", "on", "off", "y", "n", "nan", "inf"))
-
-
-def _plain(text: str) -> bool:
-    """Text that ruamel writes as it is in every context (a shortcut past the oracle):
-    a letter, then letters, digits, spaces and ._/@+- ending in a letter or digit,
-    not a YAML 1.1/1.2 boolean or null word; or an ISO 8601 UTC time. The test
-    suite checks the shortcut against ruamel on many generated strings."""
-    return _PLAIN.fullmatch(text) is not None and text.lower() not in _WORDS
-
-
-# context -> (a document holding the scalar, the text before it, the text after it)
-_PROBES: dict[str, tuple[Any, str, str]] = {
-    "key": (lambda v: CommentedMap([(v, 0)]), "", ": 0\n"),
-    "fkey": (lambda v: CommentedMap([("k", yamlio.flow_map({v: 0}))]), "k: {", ": 0}\n"),
-    "block": (lambda v: CommentedMap([("k", v)]), "k: ", "\n"),
-    "flow": (lambda v: CommentedMap([("k", yamlio.flow_map({"a": v}))]), "k: {a: ", "}\n"),
-    "item": (lambda v: CommentedMap([("k", CommentedSeq([v]))]), "k:\n  - ", "\n"),
-}
-
-
-def _oracle(context: str, value: Any) -> str | None:
-    """How ruamel writes this scalar in this context (None: not on one line, or not
-    in a form that reads back as the same value, which ruamel does for a few flow
-    keys such as ':x')."""
-    if context in ("key", "fkey") and not isinstance(value, str):
-        return None
-    make, prefix, suffix = _PROBES[context]
-    probe = make(value)
-    out = _dump_text(probe)
-    if len(out) <= len(prefix) + len(suffix) or not out.startswith(prefix) \
-            or not out.endswith(suffix):
-        return None
-    text: str = out[len(prefix):len(out) - len(suffix)]
-    if "\n" in text:
-        return None
-    try:
-        back = plain(yamlio.load(out, "(probe)"))
-    except GitdeskError:
-        return None
-    return text if back == plain(probe) else None
-
-
-def _dump_text(data: Any) -> str:
-    return yamlio.dump(data).decode("utf-8")
-
-
-def to_roundtrip(value: Any) -> Any:
-    """Emitter data as ruamel round-trip data (what yamlio.dump takes)."""
-    if isinstance(value, Flow):
-        return yamlio.flow_map({k: to_roundtrip(v) for k, v in value.items()})
-    if isinstance(value, dict):
-        return yamlio.block_map({k: to_roundtrip(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return yamlio.seq([to_roundtrip(v) for v in value])
-    return value
-
-
-def from_roundtrip(value: Any) -> Any:
-    """Round-trip data (as yamlio.load gives it) as emitter data."""
-    if isinstance(value, CommentedMap):
-        items = {str(k): from_roundtrip(v) for k, v in value.items()}
-        return Flow(items) if value.fa.flow_style() else items
-    if isinstance(value, dict):
-        return {str(k): from_roundtrip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_roundtrip(v) for v in value]
-    return value
-
-
-# -- the batch commit writer ------------------------------------------------------------
 
 
 def _ident(ident: Identity) -> str:

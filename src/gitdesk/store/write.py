@@ -21,6 +21,7 @@ from gitdesk.errors import Conflict, GitdeskError, RuleViolation
 from gitdesk.store import journal
 from gitdesk.store.read import Snapshot
 from gitdesk.verify.commits import verify_commit
+from gitdesk.verify.files import Violation
 from gitdesk.verify.trust import trusted_approvers
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -66,6 +67,24 @@ class Written:
     change: Change
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A verified commit of one change on top of `base`, not yet on any branch."""
+
+    commit: str
+    change: Change
+    base: Snapshot
+
+
+class CommitRefused(RuleViolation):
+    """The verifier refused the commit an action made; nothing moved."""
+
+    def __init__(self, message: str, violations: list[Violation], *,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations
+
+
 Builder = Callable[[Snapshot, datetime, Identity], Change]
 Signer = Callable[[str], str]
 
@@ -104,16 +123,14 @@ class Desk:
         raise Conflict(f"{self.ref} kept moving while gitdesk tried to commit",
                        hint="retry the command")
 
-    def _attempt(self, build: Builder, signer: Signer | None) -> Written | None:
-        checked_out = self.checked_out()
-        if checked_out:
-            journal.finish_pending(self.repo, self.ref)
-        snap = self.snapshot()
+    def prepare(self, build: Builder, *, signer: Signer | None = None,
+                snap: Snapshot | None = None) -> Prepared:
+        """The commit of one action on the branch tip (or on `snap`), signed by signer
+        and verified, as a commit object that no branch points at yet."""
+        snap = snap if snap is not None else self.snapshot()
         author = gitio.identity(self.repo, "AUTHOR")
         committer = gitio.identity(self.repo, "COMMITTER")
         change = build(snap, ident_time(author), author)
-        if checked_out:
-            self._refuse_dirty(snap, change)
         changes = {path: (gitio.write_blob(self.repo, data) if data is not None else None)
                    for path, data in change.files.items()}
         tree = gitio.build_tree(self.repo, snap.tree, changes)
@@ -127,6 +144,20 @@ class Desk:
         oid = gitio.create_commit(self.repo, tree=tree, parents=parents, author=author,
                                   committer=committer, message=message, signature=signature)
         self._verify(oid)
+        return Prepared(commit=oid, change=change, base=snap)
+
+    def _attempt(self, build: Builder, signer: Signer | None) -> Written | None:
+        checked_out = self.checked_out()
+        if checked_out:
+            journal.finish_pending(self.repo, self.ref)
+
+        def guarded(snap: Snapshot, now: datetime, author: Identity) -> Change:
+            change = build(snap, now, author)
+            self._refuse_dirty(snap, change)
+            return change
+
+        prepared = self.prepare(guarded if checked_out else build, signer=signer)
+        oid, change, snap = prepared.commit, prepared.change, prepared.base
         reflog = f"gitdesk: {printable(change.subject)}"
         if checked_out:
             journal.refuse_held_index(self.repo)
@@ -147,7 +178,8 @@ class Desk:
             approvers=lambda data: trusted_approvers(self.repo, self.ref, data))
         if problems:
             first = problems[0]
-            raise RuleViolation("\n".join(v.message for v in problems), hint=first.hint)
+            raise CommitRefused("\n".join(v.message for v in problems), problems,
+                                hint=first.hint)
 
     def _refuse_dirty(self, snap: Snapshot, change: Change) -> None:
         expected = {path: snap.blob_oid(path) for path in change.files}

@@ -12,7 +12,8 @@ import click
 
 from gitdesk.cli.common import desk_of, emit
 from gitdesk.errors import UsageError
-from gitdesk.importers.servicenow import run as servicenow
+from gitdesk.importers.servicenow.mapping import default_mapping_text, load_mapping
+from gitdesk.importers.servicenow.run import import_log
 
 
 class ProgressBar:
@@ -104,16 +105,16 @@ def servicenow_command(ctx: click.Context, file: Path | None, limit: int | None,
                        fmt: str) -> None:
     """Import a ServiceNow incident event log (CSV, or a .zip/.gz holding it)."""
     if show_mapping:
-        emit(servicenow.default_mapping_text().decode("utf-8"))
+        emit(default_mapping_text().decode("utf-8"))
         return
     if file is None:
         raise UsageError("missing FILE (the ServiceNow CSV)",
                          hint="gitdesk import servicenow incident_event_log.csv")
-    mapping = servicenow.load_mapping(mapping_file)
+    mapping = load_mapping(mapping_file)
     desk = desk_of(ctx)
     bar = ProgressBar()
-    summary = servicenow.import_log(desk, file, mapping=mapping, limit=limit, dry_run=dry_run,
-                                    progress=bar, report=bar.message)
+    summary = import_log(desk, file, mapping=mapping, limit=limit, dry_run=dry_run,
+                         progress=bar, report=bar.message)
     verb = "would import" if dry_run else "import"
     lines = summary.lines()
     click.echo(f"gitdesk: {verb}: {lines[0]}", err=True)
