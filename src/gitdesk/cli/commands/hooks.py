@@ -52,7 +52,7 @@ def verify(ctx: click.Context, revisions: tuple[str, ...], fmt: str) -> None:
     count = len(gitio.rev_list(repo, args))
     findings = list(verify_range(repo, args))
     _print(findings, fmt)
-    tip = _tip(repo, args)
+    tip = _tip(args)
     if tip is not None and hookscripts.protection(repo, tip) == hookscripts.UNPROTECTED:
         click.echo(f"gitdesk: warning: at {tip}: {UNPROTECTED}", err=True)
     if findings:
@@ -65,7 +65,7 @@ UNPROTECTED = ("no admin of the policy has a signing key: the desk is unprotecte
                "people key add ID KEY")
 
 
-def _tip(repo: gitio.Repo, args: list[str]) -> str | None:
+def _tip(args: list[str]) -> str | None:
     """The revision whose policy counts: the last one a range names (B of A..B)."""
     for arg in reversed(args):
         if arg.startswith(("-", "^")):
