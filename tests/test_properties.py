@@ -507,7 +507,8 @@ def template(name: str) -> Any:
     raw = plain(yamlio.load(template_file("itil", f"{name}.yaml"), name))
     if name == "policy":
         raw["people"]["carol"] = {"name": "Carol", "email": "carol@example.org",
-                                  "keys": ["ssh-ed25519 AAAA"]}
+                                  "keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF2UuP7rXTrYAP"
+                                           "nXvCpPP9U30wZQEieogdwAULeBDzL1"]}
     return raw
 
 

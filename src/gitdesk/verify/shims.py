@@ -2,7 +2,9 @@
 
 A shim only finds gitdesk and execs `gitdesk hook NAME`; the logic stays in
 the package. Installing keeps an existing hook as NAME.legacy and runs it
-first; a core.hooksPath that points elsewhere is refused, not overridden.
+first; a core.hooksPath that points elsewhere is refused, not overridden. The
+server hooks are refused for a desk that no admin key protects: there they
+would accept anyone's unsigned rewrite of .gitdesk/ (trust on first use).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import stat
 from pathlib import Path
 
 from gitdesk import gitio
+from gitdesk.domain.config import POLICY_PATH
+from gitdesk.domain.keys import admins_with_keys
 from gitdesk.errors import GitdeskError
+from gitdesk.verify.tree import DeskTree
 
 SERVER_HOOKS = ("pre-receive", "update")
 CLIENT_HOOKS = ("pre-commit",)
@@ -58,7 +63,36 @@ def hooks_dir(repo: gitio.Repo) -> Path:
     return default
 
 
-def install(repo: gitio.Repo, *, server: bool) -> list[str]:
+NO_DESK, UNPROTECTED, PROTECTED = "no desk", "unprotected", "protected"
+
+
+def protection(repo: gitio.Repo, rev: str | None) -> str:
+    """Whether the desk at `rev` (the repository's default branch if None) is
+    protected: some admin of its policy has a key. NO_DESK if it holds no policy."""
+    rev = rev or gitio.head_branch_of_bare(repo)
+    try:
+        commit = gitio.rev_commit(repo, rev) if rev else None
+    except GitdeskError:
+        commit = None
+    tree = DeskTree(repo, commit)
+    if commit is None or tree.read(POLICY_PATH) is None:
+        return NO_DESK
+    try:
+        return PROTECTED if admins_with_keys(tree.policy) else UNPROTECTED
+    except GitdeskError:
+        return UNPROTECTED
+
+
+def install(repo: gitio.Repo, *, server: bool, ref: str | None = None,
+            allow_unprotected: bool = False) -> list[str]:
+    if server and not allow_unprotected and protection(repo, ref) == UNPROTECTED:
+        where = ref or gitio.head_branch_of_bare(repo) or "HEAD"
+        raise GitdeskError(
+            f"refusing to install the server hooks: no admin of the desk's policy on {where} "
+            "has a signing key, so the hooks would let anyone who can push change .gitdesk/ "
+            "(people, admins, rules) unsigned",
+            hint="in a clone, give an admin a key (gitdesk people key add ID KEY), push "
+                 "it, then install again; or pass --allow-unprotected to install them anyway")
     directory = hooks_dir(repo)
     directory.mkdir(parents=True, exist_ok=True)
     executable = shutil.which("gitdesk") or "gitdesk"

@@ -10,6 +10,8 @@ named by fingerprint in policy.yaml).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import subprocess
@@ -19,20 +21,11 @@ from pathlib import Path
 
 from gitdesk import gitio
 from gitdesk.domain.config import Policy
+from gitdesk.domain.keys import PublicKey, parse_key
 from gitdesk.errors import GitdeskError
 
 KEYS_DIR = ".gitdesk/keys"
-_FPR = re.compile(r"^(?:openpgp:)?([0-9A-Fa-f]{40})$")
-SSH_PREFIXES = ("ssh-", "ecdsa-", "sk-ssh-", "sk-ecdsa-")
-
-
-def is_ssh_key(key: str) -> bool:
-    return key.startswith(SSH_PREFIXES)
-
-
-def openpgp_fingerprint(key: str) -> str | None:
-    match = _FPR.match(key.strip().replace(" ", ""))
-    return match.group(1).upper() if match else None
+_PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")  # a person id, as the schema has it
 
 
 def _run(cmd: list[str], *, data: bytes | None = None,
@@ -116,21 +109,39 @@ def verify(signature: str, data: bytes, policy: Policy,
     return Verdict(None, "unknown signature format")
 
 
+def policy_keys(policy: Policy) -> list[tuple[str, PublicKey]]:
+    """(person, key) for every key of the policy that parses; a key that does not
+    (which the policy's schema refuses) is left out, never passed on as text."""
+    found = []
+    for pid, person in policy.people.items():
+        if not _PRINCIPAL.match(pid):
+            continue
+        for text in person.keys:
+            try:
+                found.append((pid, parse_key(text)))
+            except ValueError:
+                continue
+    return found
+
+
 def _ssh_verify(signature: str, data: bytes, policy: Policy) -> Verdict:
-    lines = [f'{pid} namespaces="git" {key}' for pid, person in policy.people.items()
-             for key in person.keys if is_ssh_key(key)]
-    if not lines:
-        return Verdict(None, "no SSH keys in the policy")
+    signer = _sshsig_public_key(signature)
+    if signer is None:
+        return Verdict(None, "malformed SSH signature")
+    owners = [(pid, key) for pid, key in policy_keys(policy) if key.is_ssh and key.blob == signer]
+    if not owners:
+        return Verdict(None, "signed with an SSH key that the policy gives nobody")
+    people = sorted({pid for pid, _key in owners})
+    if len(people) > 1:
+        return Verdict(None, "signed with an SSH key that the policy gives to several people "
+                             f"({', '.join(people)})")
+    person, key = owners[0]
     with tempfile.TemporaryDirectory(prefix="gitdesk-verify-") as tmp:
+        # built from the parsed parts: a principal the schema allows, a type, base64
         allowed = Path(tmp) / "allowed_signers"
-        allowed.write_text("\n".join(lines) + "\n")
+        allowed.write_text(f'{person} namespaces="git" {key.type} {key.data}\n')
         sig = Path(tmp) / "commit.sig"
         sig.write_text(signature)
-        found = _run(["ssh-keygen", "-Y", "find-principals", "-f", str(allowed), "-s", str(sig)])
-        principals = found.stdout.decode("utf-8", "replace").split()
-        if found.returncode != 0 or not principals:
-            return Verdict(None, "signed with an SSH key that the policy gives nobody")
-        person = principals[0]
         proc = _run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", person,
                      "-n", "git", "-s", str(sig)], data=data)
     if proc.returncode != 0:
@@ -139,32 +150,81 @@ def _ssh_verify(signature: str, data: bytes, policy: Policy) -> Verdict:
     return Verdict(person, "good SSH signature")
 
 
+def _sshsig_public_key(signature: str) -> bytes | None:
+    """The signer's public key (SSH wire format) that an SSH signature carries."""
+    body = signature.partition("-----BEGIN SSH SIGNATURE-----")[2]
+    body = body.partition("-----END SSH SIGNATURE-----")[0]
+    try:
+        raw = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if raw[:6] != b"SSHSIG" or len(raw) < 14:
+        return None
+    size = int.from_bytes(raw[10:14], "big")
+    key = raw[14:14 + size]
+    return key if len(key) == size else None
+
+
+# Status lines that make a signature untrusted whatever else gpg says: the key or the
+# signature revoked or expired (as the armored key in .gitdesk/keys has it), a bad
+# signature, a signature gpg could not check.
+_PGP_REFUSE = {"REVKEYSIG": "the key is revoked", "KEYREVOKED": "the key is revoked",
+               "EXPKEYSIG": "the key has expired", "KEYEXPIRED": "the key has expired",
+               "EXPSIG": "the signature has expired", "SIGEXPIRED": "the signature has expired",
+               "BADSIG": "bad signature", "ERRSIG": "gpg could not check it",
+               "NO_PUBKEY": "gpg could not check it"}
+
+
 def _pgp_verify(signature: str, data: bytes, policy: Policy,
                 openpgp_keys: dict[str, bytes]) -> Verdict:
-    owners = {fpr: pid for pid, person in policy.people.items() for key in person.keys
-              if (fpr := openpgp_fingerprint(key))}
-    if not owners:
+    holders: dict[str, set[str]] = {}
+    for pid, key in policy_keys(policy):
+        if not key.is_ssh:
+            holders.setdefault(key.data, set()).add(pid)
+    if not holders:
         return Verdict(None, "no OpenPGP keys in the policy")
+    blobs = {name.removesuffix(".asc").upper(): blob for name, blob in openpgp_keys.items()}
     with tempfile.TemporaryDirectory(prefix="gitdesk-gpg-") as home:
         env = {"GNUPGHOME": home}
         os.chmod(home, 0o700)
-        for blob in openpgp_keys.values():
-            _run(["gpg", "--batch", "--no-tty", "--quiet", "--import"], data=blob, env=env)
+        for fpr in holders:  # only the keys the policy names, each from its own file
+            if fpr in blobs:
+                _run(["gpg", "--batch", "--no-tty", "--quiet", "--import"], data=blobs[fpr],
+                     env=env)
         sig = Path(home) / "commit.sig"
         sig.write_text(signature)
         content = Path(home) / "commit.data"
         content.write_bytes(data)
         proc = _run(["gpg", "--batch", "--no-tty", "--status-fd=1", "--trust-model", "always",
-                     "--verify", str(sig), str(content)], env=env)
+                     "--no-auto-key-retrieve", "--verify", str(sig), str(content)], env=env)
         _run(["gpgconf", "--kill", "all"], env=env)
-    status = proc.stdout.decode("utf-8", "replace")
-    match = re.search(r"^\[GNUPG:\] VALIDSIG (\S+)(?: \S+){8} (\S+)", status, re.MULTILINE)
-    if proc.returncode != 0 or match is None:
+    return _pgp_verdict(proc.returncode, proc.stdout.decode("utf-8", "replace"), holders)
+
+
+def _pgp_verdict(returncode: int, status: str, holders: dict[str, set[str]]) -> Verdict:
+    """A signature counts only with exactly one GOODSIG and VALIDSIG, by a key (its
+    primary or a subkey) the policy names, and no status line that refuses it."""
+    lines = [line.split()[1:] for line in status.splitlines()
+             if line.startswith("[GNUPG:] ") and len(line.split()) > 1]
+    refused = [_PGP_REFUSE[words[0]] for words in lines if words[0] in _PGP_REFUSE]
+    good = [words for words in lines if words[0] == "GOODSIG"]
+    valid = [words for words in lines if words[0] == "VALIDSIG" and len(words) >= 2]
+    if refused:
+        return Verdict(None, f"OpenPGP signature not trusted: {refused[0]}")
+    if returncode != 0 or len(good) != 1 or len(valid) != 1 or len(good[0]) < 2:
         return Verdict(None, "bad or unknown OpenPGP signature (is the key in .gitdesk/keys/?)")
-    for fpr in (match.group(2).upper(), match.group(1).upper()):
-        if fpr in owners:
-            return Verdict(owners[fpr], "good OpenPGP signature")
-    return Verdict(None, f"signed with OpenPGP key {match.group(1)} that the policy gives nobody")
+    signing = valid[0][1].upper()
+    primary = valid[0][10].upper() if len(valid[0]) > 10 else signing
+    if not signing.endswith(good[0][1].upper()):
+        return Verdict(None, "inconsistent OpenPGP signature status")
+    for fpr in (primary, signing):
+        people = sorted(holders.get(fpr, ()))
+        if len(people) > 1:
+            return Verdict(None, "signed with an OpenPGP key that the policy gives to several "
+                                 f"people ({', '.join(people)})")
+        if people:
+            return Verdict(people[0], "good OpenPGP signature")
+    return Verdict(None, f"signed with OpenPGP key {signing} that the policy gives nobody")
 
 
 def ssh_public_key(key: str) -> str | None:
@@ -182,7 +242,11 @@ def ssh_public_key(key: str) -> str | None:
                 return None
             text = proc.stdout.decode()
     parts = text.split()
-    return f"{parts[0]} {parts[1]}" if len(parts) >= 2 and is_ssh_key(parts[0]) else None
+    try:
+        found = parse_key(" ".join(parts[:2]))
+    except ValueError:
+        return None
+    return found.ident if found.is_ssh else None
 
 
 def generate_ssh_key(private: Path, comment: str, owner: str) -> str:
@@ -211,3 +275,36 @@ def export_openpgp(key: str) -> tuple[str, bytes] | None:
     if armored.returncode != 0 or not armored.stdout:
         return None
     return fingerprint.upper(), armored.stdout
+
+
+@dataclass(frozen=True)
+class OpenPGPKey:
+    """A primary key an armored key block holds, and its state by that block alone."""
+
+    fingerprint: str
+    revoked: bool
+    expired: bool
+
+
+def openpgp_keys_in(armored: bytes) -> list[OpenPGPKey]:
+    """The primary keys of an armored block (read in a keyring of its own, never the
+    user's): what .gitdesk/keys/FPR.asc gives the verifier."""
+    with tempfile.TemporaryDirectory(prefix="gitdesk-gpg-") as home:
+        os.chmod(home, 0o700)
+        env = {"GNUPGHOME": home}
+        proc = _run(["gpg", "--batch", "--no-tty", "--with-colons", "--import-options",
+                     "show-only", "--import"], data=armored, env=env)
+        _run(["gpgconf", "--kill", "all"], env=env)
+    found: list[OpenPGPKey] = []
+    validity = ""
+    expect_primary = False
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if fields[0] == "pub":
+            validity, expect_primary = fields[1], True
+        elif fields[0] == "fpr" and expect_primary and len(fields) > 9:
+            found.append(OpenPGPKey(fields[9].upper(), "r" in validity, "e" in validity))
+            expect_primary = False
+        elif fields[0] == "sub":
+            expect_primary = False
+    return found

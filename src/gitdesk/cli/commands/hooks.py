@@ -52,9 +52,27 @@ def verify(ctx: click.Context, revisions: tuple[str, ...], fmt: str) -> None:
     count = len(gitio.rev_list(repo, args))
     findings = list(verify_range(repo, args))
     _print(findings, fmt)
+    tip = _tip(args)
+    if tip is not None and hookscripts.protection(repo, tip) == hookscripts.UNPROTECTED:
+        click.echo(f"gitdesk: warning: at {tip}: {UNPROTECTED}", err=True)
     if findings:
         raise VerificationFailed(f"{len(findings)} violation(s) in {count} commit(s)")
     click.echo(f"gitdesk: verified {count} commit(s): all rules hold", err=True)
+
+
+UNPROTECTED = ("no admin of the policy has a signing key: the desk is unprotected, anyone "
+               "who can push may change .gitdesk/ unsigned; give an admin a key: gitdesk "
+               "people key add ID KEY")
+
+
+def _tip(args: list[str]) -> str | None:
+    """The revision whose policy counts: the last one a range names (B of A..B)."""
+    for arg in reversed(args):
+        if arg.startswith(("-", "^")):
+            continue
+        right = arg.rpartition("..")[2] if ".." in arg else arg
+        return right.lstrip(".") or "HEAD"
+    return None
 
 
 @click.command("hook", epilog="Example (the hooks/pre-receive shim runs this):\n\n"
@@ -83,6 +101,20 @@ def hook(name: str, args: tuple[str, ...]) -> None:
     if findings:
         raise VerificationFailed(f"push refused: {len(findings)} violation(s) of the desk's "
                                  "rules")
+    for update in updates if name == "pre-receive" else []:  # once per push, not per ref
+        if _unprotects(repo, update):
+            click.echo(f"gitdesk: warning: after this push, on {update.ref}: {UNPROTECTED}",
+                       err=True)
+
+
+def _unprotects(repo: gitio.Repo, update: hooking.RefUpdate) -> bool:
+    """Whether an update leaves a branch with an unprotected desk that was not so before."""
+    if update.new == gitio.ZERO_OID or not update.ref.startswith("refs/heads/"):
+        return False
+    if hookscripts.protection(repo, update.new) != hookscripts.UNPROTECTED:
+        return False
+    return update.old == gitio.ZERO_OID or \
+        hookscripts.protection(repo, update.old) != hookscripts.UNPROTECTED
 
 
 @click.group("hooks")
@@ -93,22 +125,41 @@ def hooks() -> None:
 @hooks.command("install", epilog="""\b
 Examples:
   gitdesk hooks install                           # pre-commit in this clone
-  gitdesk hooks install --server --repo /srv/git/it-desk.git""")
+  gitdesk hooks install --server --repo /srv/git/it-desk.git
+  gitdesk hooks install --server --repo /srv/git/lab.git --allow-unprotected""")
 @click.option("--server", is_flag=True, help="Install pre-receive and update (a server's bare "
                                              "repository).")
 @click.option("--repo", "repo_path", metavar="PATH",
               help="The repository to install into (same as the global --repo).")
+@click.option("--allow-unprotected", is_flag=True,
+              help="Install the server hooks although no admin of the desk has a signing key "
+                   "(then anyone who can push may change .gitdesk/).")
 @click.pass_context
-def install(ctx: click.Context, server: bool, repo_path: str | None) -> None:
-    """Install gitdesk's hook shims (an existing hook is kept as NAME.legacy)."""
+def install(ctx: click.Context, server: bool, repo_path: str | None,
+            allow_unprotected: bool) -> None:
+    """Install gitdesk's hook shims (an existing hook is kept as NAME.legacy).
+
+    The server hooks are refused while no admin of the desk's policy has a signing
+    key (the desk is then unprotected: changes to .gitdesk/ are trusted on first
+    use), unless --allow-unprotected says that is what you want."""
     obj = ctx.find_root().obj
     repo = gitio.open_repo(repo_path or obj.repo)
+    ref = gitio.resolve_ref(repo, obj.branch) if obj.branch else None
     try:
-        done = hookscripts.install(repo, server=server)
+        done = hookscripts.install(repo, server=server, ref=ref,
+                                   allow_unprotected=allow_unprotected)
     except OSError as exc:
         raise GitdeskError(f"could not install hooks: {exc}") from exc
     for name in done:
         click.echo(f"installed {name}", err=True)
+    if server:
+        state = hookscripts.protection(repo, ref)
+        if state == hookscripts.NO_DESK:
+            click.echo("gitdesk: warning: this repository holds no desk yet: the first push "
+                       "that brings one sets its policy; push a desk whose admins have "
+                       "keys (gitdesk people key add ID KEY)", err=True)
+        elif state == hookscripts.UNPROTECTED:
+            click.echo(f"gitdesk: warning: {UNPROTECTED}", err=True)
 
 
 COMMANDS = [verify, hook, hooks]

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import click
 
-from gitdesk.actions.init import TEMPLATES, init_desk
+from gitdesk.actions.init import TEMPLATES, init_desk, unprotected_warning
 from gitdesk.cli import demo as demo_desk
 from gitdesk.cli.common import emit
 
 
-@click.command("init", epilog="Example:\n  gitdesk init desk && cd desk")
+@click.command("init", epilog="""\b
+Examples:
+  gitdesk init desk && cd desk
+  # without a signing key in git, protect the desk next (init tells you so):
+  gitdesk people key add ID "$(cat ~/.ssh/id_ed25519.pub)"
+""")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--template", type=click.Choice(TEMPLATES), default="itil", show_default=True)
 @click.option("--bare", is_flag=True, help="Create a bare repository (server side).")
@@ -23,6 +28,9 @@ def init(ctx: click.Context, path: Path, template: str, bare: bool) -> None:
     desk, written = init_desk(path, template=template, bare=bare, branch=branch)
     click.echo(f"Initialised {template} desk in {path} ({desk.branch} at "
                f"{written.commit[:10]})", err=True)
+    warning = unprotected_warning(desk, path)
+    if warning:
+        click.echo(f"gitdesk: {warning}", err=True)
 
 
 @click.command("demo", epilog="Example:\n  gitdesk demo /tmp/demo-desk")

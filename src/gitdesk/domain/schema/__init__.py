@@ -184,7 +184,10 @@ def _check_string(schema: dict[str, Any], value: str, path: tuple[str | int, ...
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         errors.append(SchemaError(path, f"must be at most {schema['maxLength']} characters"))
     if "pattern" in schema and not _regex(schema["pattern"]).search(value):
-        errors.append(SchemaError(path, f"{value!r} does not match {schema['pattern']}"))
+        # a titled pattern is too long to read: its title says what it asks for
+        wanted = (f"is not {schema['title']}" if "title" in schema
+                  else f"does not match {schema['pattern']}")
+        errors.append(SchemaError(path, f"{value!r} {wanted}"))
     if schema.get("format") == "date-time" and not _is_datetime(value):
         errors.append(SchemaError(path, f"{value!r} is not a date-time like "
                                         "2026-11-25T16:21:00Z"))
