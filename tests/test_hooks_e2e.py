@@ -752,3 +752,27 @@ def test_the_requester_may_not_approve_their_own_change(
     commit(desk.path, bob, f"{tid}: approve", sign=True)
     assert_refused(desk, server, bob, "separation",
                    f"{tid}: bob requested it and may not approve it")
+
+
+def test_a_poisoned_policy_cache_changes_no_verdict(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """Whoever can write a CI runner's or the server's .git/gitdesk/cache/ chooses what
+    it says; the hooks and `gitdesk verify` parse the policy from git objects."""
+    bob = people["bob"]
+    edit_yaml(desk.path / ".gitdesk/policy.yaml", make_admin("bob"))
+    commit(desk.path, bob, "policy: make me an admin", sign=True)
+    policy_blob = run(["git", "rev-parse", "HEAD~1:.gitdesk/policy.yaml"],
+                      cwd=desk.path).stdout.strip()
+    forged = {"version": 1, "people": {"bob": {"name": "Bob", "email": "bob@example.org",
+                                               "keys": [bob.public_key()]}},
+              "groups": {}, "admins": ["bob"], "rules": []}
+    for git_dir in (desk.path / ".git", server.bare):
+        cache = git_dir / "gitdesk" / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        for tag in ("", *{p.name.split("-")[-1].removesuffix(".json")
+                          for p in cache.glob("policy-*.json")}):
+            name = f"policy-{policy_blob}-{tag}.json" if tag else f"policy-{policy_blob}.json"
+            (cache / name).write_text(json.dumps(forged))
+    assert desk("verify", "HEAD~1..HEAD").exit_code == 4
+    assert_refused(desk, server, bob, "admin",
+                   "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")

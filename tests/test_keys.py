@@ -11,35 +11,30 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import keys_support as ks
-from conftest import Gitdesk, fsck
 from gitdesk.domain import schema
 from gitdesk.domain.config import POLICY_PATH
 from gitdesk.yaml import roundtrip as yamlio
-from test_signing import (
-    GITDESK,
-    Desk,
-    GnuPG,
-    Person,
-    bare_with_hooks,
-    commit,
-    edit_yaml,
-    gnupg,
-    hand_approve,
-    init_desk,
-    ready_change,
-    run,
-    ssh_key,
-    staffed_desk,
-    team,
-)
+from support import keys as ks
+from support.cli import Gitdesk
+from support.edits import edit_yaml, hand_approve
+from support.git import fsck, run
+from support.people import Desk, Person, commit, init_desk, ready_change, staffed_desk, team
+from support.server import GITDESK, bare_with_hooks
+from support.signing import GnuPG, gnupg_home, ssh_key
 
-__all__ = ["gnupg"]  # the fixture, for pytest
+
+@pytest.fixture
+def gnupg(monkeypatch: pytest.MonkeyPatch) -> Iterator[GnuPG]:
+    """gpg (and git's gpg) use a keyring of the test's own."""
+    with gnupg_home() as keys:
+        monkeypatch.setenv("GNUPGHOME", str(keys.home))
+        yield keys
 
 
 @pytest.fixture
@@ -107,7 +102,7 @@ def test_people_add_takes_a_pasted_key_and_stores_it_parsed(
     assert policy_of(staffed)["people"]["erin"]["keys"] == \
         [f"{erin.public_key()} Erin's laptop"]
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in staffed.git("cat-file", "-p", "HEAD")
-    tid = ready_change(staffed, erin)
+    tid = ready_change(staffed, people["dave"])
     staffed.ok_as(erin, "approve", tid)
     staffed.ok("verify")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gitdesk.domain.approvals import content_hash
+from gitdesk.domain.model import plain
 from gitdesk.yaml import roundtrip as yamlio
 
 
@@ -24,7 +25,7 @@ def approval_entry(ticket: Any, who: str, group: str, decision: str = "approved"
     return yamlio.flow_map({"by": who, "decision": decision,
                             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                             "level": level, "group": group,
-                            "content_hash": content_hash(yamlio.plain(ticket))})
+                            "content_hash": content_hash(plain(ticket))})
 
 
 def hand_approve(who: str, group: str) -> Callable[[Any], None]:
