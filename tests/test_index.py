@@ -456,3 +456,46 @@ def test_an_index_of_another_layout_is_rebuilt(history: tuple[Gitdesk, dict[str,
     assert meta(desk)["schema"] != "3"
     tables = {name for (name,) in query(desk, "SELECT name FROM sqlite_master")}
     assert "facts_cache" not in tables
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xff not sqlite at all " * 500)
+
+
+def _bad_header(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[16:24] = b"\xff" * 8  # page size and file format bytes
+    path.write_bytes(bytes(data))
+
+
+def _bad_wal(path: Path) -> None:
+    wal = path.with_name(path.name + "-wal")
+    wal.write_bytes(b"\x37\x7f\x06\x82" + b"\xee" * 4096)
+    _truncate(path)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _bad_header, _bad_wal],
+                         ids=["truncated", "garbage", "bad-header", "bad-wal"])
+def test_a_damaged_index_is_moved_aside_and_rebuilt(
+        history: tuple[Gitdesk, dict[str, str]], damage: Any) -> None:
+    """The index is disposable in every failure: reports, list and reindex work on,
+    with one warning naming the file kept aside."""
+    desk, ids = history
+    expected = outputs(desk, ids)
+    report = desk.ok("report", "summary", "--as-of", "HEAD", "--format", "json")
+    for command in (("report", "summary", "--as-of", "HEAD", "--format", "json"),
+                    ("list", "--format", "json"), ("reindex",)):
+        damage(index_path(desk))
+        result = desk(*command)
+        assert result.exit_code == 0, result.stderr
+        assert "internal error" not in result.stderr
+        assert result.stderr.count("the index was damaged") == 1, result.stderr
+        assert "index.sqlite.damaged-" in result.stderr
+    assert desk.ok("report", "summary", "--as-of", "HEAD", "--format", "json") == report
+    assert outputs(desk, ids) == expected
+    assert list(index_path(desk).parent.glob("index.sqlite.damaged-*"))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
@@ -188,6 +190,46 @@ def opened(desk: Desk) -> Iterator[Index]:
         index.close()
 
 
+T = TypeVar("T")
+_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is broken (not merely busy or locked)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    return code in _DAMAGED or "malformed" in text or "not a database" in text
+
+
+def using(desk: Desk, work: Callable[[Index], T]) -> T:
+    """Run work on the index. The index is disposable: a damaged file (truncated,
+    garbage, a bad header or write-ahead log) is moved aside and built again from
+    the history, with one warning, and work runs once more."""
+    try:
+        with opened(desk) as index:
+            return work(index)
+    except sqlite3.DatabaseError as exc:
+        if not damaged(exc):
+            raise
+        aside = _move_aside(desk)
+        print(f"gitdesk: warning: the index was damaged ({exc}); moved it to {aside} "
+              "and built it again from the history", file=sys.stderr)
+    with opened(desk) as index:
+        return work(index)
+
+
+def _move_aside(desk: Desk) -> str:
+    path = desk.repo.state_dir / "index.sqlite"
+    aside = path.with_name(f"index.sqlite.damaged-{os.getpid()}-{int(time.time())}")
+    if path.exists():
+        path.replace(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.replace(aside.with_name(aside.name + suffix))
+    return aside.name
+
+
 def current_rows(desk: Desk, *, rev: str | None = None, where: str = "",
                  params: tuple[Any, ...] = (), scoped: bool = False
                  ) -> tuple[Snapshot, list[Row]]:
@@ -196,10 +238,12 @@ def current_rows(desk: Desk, *, rev: str | None = None, where: str = "",
         snap = desk.snapshot(rev)
         rows = [_parse(snap, path, oid) for path, oid in snap.ticket_paths()]
         return snap, rows
+    def read(index: Index) -> tuple[Snapshot, list[Row]]:
+        snap = index.refresh()
+        return snap, index.rows(where, params, scoped=scoped)
+
     try:
-        with opened(desk) as index:
-            snap = index.refresh()
-            return snap, index.rows(where, params, scoped=scoped)
+        return using(desk, read)
     except sqlite3.Error as exc:
         print(f"gitdesk: warning: index unusable ({exc}); reading the tree", file=sys.stderr)
         snap = desk.snapshot()

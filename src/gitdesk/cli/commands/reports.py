@@ -14,9 +14,10 @@ from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
 from gitdesk.domain.where import compile_where
 from gitdesk.errors import UsageError
-from gitdesk.index.tickets import opened
+from gitdesk.index.tickets import Index, using
 from gitdesk.reports import compute, render
 from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
+from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
@@ -79,7 +80,8 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
     desk = desk_of(ctx)
     moment = as_of_time(desk, as_of)
     keep = _keep(where_expr)
-    with opened(desk) as index:
+
+    def compute_with(index: Index) -> tuple[Snapshot, compute.Report]:
         snap, _progress = index.refresh_events()
         config = snap.config
         for type_name in types:
@@ -99,9 +101,11 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
                                                 fields=wanted, stamp=stamp, since=since)
             return memo[when, since]
 
-        result = _compute(name, config, source, moment, types=types, keep=keep,
-                          start=start, end=end, buckets=buckets, fields=fields,
-                          sort_keys=sort_keys)
+        return snap, _compute(name, config, source, moment, types=types, keep=keep,
+                              start=start, end=end, buckets=buckets, fields=fields,
+                              sort_keys=sort_keys)
+
+    snap, result = using(desk, compute_with)
     result.definitions = list(DEFINITIONS)
     override = snap.read(".gitdesk/templates/report.html")
     overrides = {"report.html": override.decode("utf-8")} if override is not None else None
@@ -147,8 +151,7 @@ def _compute(name: str, config: DeskConfig, source: compute.Source, moment: date
 def reindex(ctx: click.Context) -> None:
     """Rebuild the SQLite index (.git/gitdesk/index.sqlite) from the git history."""
     desk = desk_of(ctx)
-    with opened(desk) as index:
-        _snap, progress = index.rebuild()
+    _snap, progress = using(desk, lambda index: index.rebuild())
     click.echo(f"indexed {progress.commits} commit(s), {progress.events} event(s)", err=True)
 
 
