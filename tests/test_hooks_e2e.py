@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -776,3 +777,81 @@ def test_a_poisoned_policy_cache_changes_no_verdict(
     assert desk("verify", "HEAD~1..HEAD").exit_code == 4
     assert_refused(desk, server, bob, "admin",
                    "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")
+
+
+# ---------------------------------------------------------------------------
+# hostile input: resource bounds
+
+
+BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_an_alias_bomb_in_a_ticket_is_refused_at_once(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = desk.ok_as(bob, "open", "incident", "-s", "Disk full").strip()
+    desk.file(tid).write_text(desk.file(tid).read_text() + BOMB)
+    commit(desk.path, bob, "a bomb", sign=False)
+    started = time.monotonic()
+    assert_refused(desk, server, bob, "schema", "anchors and aliases")
+    assert time.monotonic() - started < 60
+    shown = desk("show", tid)
+    assert shown.exit_code == 1 and "anchors and aliases" in shown.stderr
+
+
+def test_a_huge_ticket_is_refused_and_show_says_so_at_once(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = desk.ok_as(bob, "open", "incident", "-s", "Disk full").strip()
+    log = "x" * 300_000
+    desk.file(tid).write_text(desk.file(tid).read_text().replace(
+        "summary: Disk full", f"summary: Disk full\ndescription: {log}"))
+    commit(desk.path, bob, "attach the whole log", sign=False)
+    assert_refused(desk, server, bob, "size", "a ticket file takes up to 262,144")
+    desk.file(tid).write_text("summary: " + "y" * (2 << 20) + "\n")
+    commit(desk.path, bob, "more", sign=False)
+    started = time.monotonic()
+    shown = desk("show", tid)
+    assert shown.exit_code == 1 and "desk files are read up to 1,048,576 bytes" in shown.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_long_text_value_is_refused(desk: Desk, people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    tid = desk.ok_as(bob, "open", "incident", "-s", "Disk full").strip()
+    refused = desk.as_(bob, "note", tid, "-m", "z" * 70_000)
+    assert refused.exit_code == 1
+    assert "a text value takes up to 65,536 (limits.text_bytes)" in refused.stderr
+
+
+def test_the_hooks_work_is_bounded_in_time() -> None:
+    from gitdesk.errors import VerificationFailed
+    from gitdesk.verify.hooks import time_limit
+
+    started = time.monotonic()
+    with pytest.raises(VerificationFailed, match="took longer than 1 s"), time_limit(1):
+        time.sleep(10)
+    assert time.monotonic() - started < 5
+
+
+def test_hooks_install_server_sets_the_guarded_refs(tmp_path: Path) -> None:
+    bare = tmp_path / "srv.git"
+    run(["git", "init", "-q", "--bare", "-b", "main", str(bare)])
+    result = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--server",
+                               "--protect", "refs/heads/main", "--protect", "refs/heads/rel*",
+                               "--allow-tags")
+    assert result.exit_code == 0, result.stderr
+    values = run(["git", "-C", str(bare), "config", "--get-all", "gitdesk.protect"]).stdout
+    assert values.split() == ["refs/heads/main", "refs/heads/rel*"]
+    assert run(["git", "-C", str(bare), "config", "gitdesk.allowTags"]).stdout.strip() == "true"
+    misuse = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--protect", "x")
+    assert misuse.exit_code == 2 and "add --server" in misuse.stderr

@@ -95,6 +95,14 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How large a ticket may grow (config `limits`): its file, one text value in it."""
+
+    ticket_bytes: int = 256 * 1024
+    text_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     types: dict[str, TicketType]
     workflows: dict[str, Workflow]
@@ -111,6 +119,7 @@ class DeskConfig:
     standard_changes: dict[str, StandardChange] = field(default_factory=dict)
     risk: RiskModel | None = None
     outcomes: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=lambda: Limits())
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def type_for_prefix(self, prefix: str) -> TicketType | None:
@@ -228,7 +237,8 @@ def build_config(raw: dict[str, Any]) -> DeskConfig:
         standard_changes={k: StandardChange(k, dict(v))
                           for k, v in (raw.get("standard_changes") or {}).items()},
         risk=parse_risk(raw.get("risk_questionnaire")),
-        outcomes=tuple(raw.get("change_outcomes", [])), raw=raw)
+        outcomes=tuple(raw.get("change_outcomes", [])),
+        limits=Limits(**(raw.get("limits") or {})), raw=raw)
 
 
 Problem = tuple[tuple[str | int, ...], str]

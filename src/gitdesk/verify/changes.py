@@ -13,7 +13,7 @@ from gitdesk.domain.model import plain
 from gitdesk.errors import InvalidFile
 from gitdesk.verify import signing
 from gitdesk.verify.configs import parse_config, parse_policy
-from gitdesk.verify.files import Rules, Violation, check_change
+from gitdesk.verify.files import Rules, Violation, blob_size, check_change
 from gitdesk.verify.tree import DeskTree
 from gitdesk.yaml import roundtrip as yamlio
 from gitdesk.yaml.ticket import parse_blob
@@ -89,6 +89,9 @@ def load(snap: DeskTree, path: str) -> Any:
 def ticket(rules: Rules, path: str, base: DeskTree, head: DeskTree,
            signer: Signer) -> tuple[list[Violation], int]:
     """A ticket file changed by a commit with one parent; and how many approvals it adds."""
+    size = len(head.read(path) or b"")
+    if size > rules.config.limits.ticket_bytes:
+        return blob_size(rules.config, path, size), 0
     try:
         old = load(base, path)
         new = load(head, path)

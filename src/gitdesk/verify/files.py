@@ -7,7 +7,7 @@ made by other means.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,7 @@ def check_file(config: DeskConfig, path: str, data: Any) -> list[Violation]:
     except InvalidFile as exc:
         return [*problems, Violation(path, "workflow", exc.problems[0])]
     problems += _vocabulary(config, workflow, path, data)
+    problems += _sizes(config, path, data)
     return problems
 
 
@@ -303,3 +304,39 @@ def workflow_choice(config: DeskConfig, path: str, data: Any, *,
 def _same(value: Any) -> Any:
     return [str(v) for v in value] if isinstance(value, list) else \
         (str(value) if value is not None else None)
+
+
+def _sizes(config: DeskConfig, path: str, data: Any) -> list[Violation]:
+    """Text values stay within the config's limits.text_bytes."""
+    limit = config.limits.text_bytes
+    problems = []
+    for key, value in _texts(data, ()):
+        if len(value) * 4 > limit and len(value.encode("utf-8")) > limit:
+            where = ".".join(str(k) for k in key)
+            problems.append(Violation(path, "size", f"{where}: {len(value.encode()):,} bytes; "
+                                      f"a text value takes up to {limit:,} (limits.text_bytes)",
+                                      hint="attach large logs elsewhere and link to them",
+                                      line=locate(data, key)))
+    return problems
+
+
+def _texts(value: Any, key: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _texts(v, (*key, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _texts(v, (*key, i))
+
+
+def blob_size(config: DeskConfig, path: str, size: int) -> list[Violation]:
+    """A ticket file stays within the config's limits.ticket_bytes."""
+    limit = config.limits.ticket_bytes
+    if size <= limit:
+        return []
+    return [Violation(path, "size", f"{size:,} bytes; a ticket file takes up to {limit:,} "
+                                    "(limits.ticket_bytes)",
+                      hint="keep long texts short, or raise limits.ticket_bytes in "
+                           ".gitdesk/config.yaml")]

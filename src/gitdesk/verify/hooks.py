@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-from collections.abc import Iterable
+import signal
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gitdesk import gitio
 from gitdesk.domain.config import CONFIG_PATH
+from gitdesk.errors import VerificationFailed
 from gitdesk.verify.commits import Finding, anchor_of, verify_commit
 from gitdesk.verify.files import Violation
 
@@ -38,17 +41,31 @@ def _is_desk(repo: gitio.Repo, oid: str) -> bool:
 
 @dataclass(frozen=True)
 class Protection:
-    """Which refs the server hook guards (git config of the server repository):
-    `gitdesk.protect` globs (default: every branch) and `gitdesk.allowTags`."""
+    """What the server hook guards and how long it may take (git config of the server
+    repository): `gitdesk.protect` globs (default: every branch), `gitdesk.allowTags`
+    and `gitdesk.hookTimeout` (seconds)."""
 
     patterns: tuple[str, ...] = ("refs/heads/*",)
     allow_tags: bool = False
+    seconds: int = 300
 
     @classmethod
     def of(cls, repo: gitio.Repo) -> Protection:
         values = gitio.config_values(repo, "gitdesk.protect")
-        tags = gitio.config(repo).get("gitdesk.allowtags", "").lower()
-        return cls(tuple(values) or cls.patterns, tags in ("true", "yes", "on", "1"))
+        settings = gitio.config(repo)
+        tags = settings.get("gitdesk.allowtags", "").lower()
+        try:
+            seconds = int(settings.get("gitdesk.hooktimeout", "") or cls.seconds)
+        except ValueError:
+            seconds = cls.seconds
+        return cls(tuple(values) or cls.patterns, tags in ("true", "yes", "on", "1"),
+                   max(1, seconds))
+
+    def save(self, repo: gitio.Repo) -> None:
+        gitio.run_git(repo, ["config", "--unset-all", "gitdesk.protect"], check=False)
+        for pattern in self.patterns:
+            gitio.run_git(repo, ["config", "--add", "gitdesk.protect", pattern])
+        gitio.run_git(repo, ["config", "gitdesk.allowTags", str(self.allow_tags).lower()])
 
     def guards(self, ref: str) -> bool:
         return any(fnmatch.fnmatchcase(ref, pattern) for pattern in self.patterns)
@@ -118,3 +135,20 @@ def check_staged(repo: gitio.Repo) -> list[Violation]:
     if not _is_desk(repo, oid):
         return []
     return [v for v in verify_commit(repo, commit) if v.rule not in ("signature", "admin")]
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Bound a hook's work: past `seconds` the push is refused (and the hook stops,
+    whether or not the client is still waiting)."""
+    def expire(_signum: int, _frame: object) -> None:
+        raise VerificationFailed(f"push refused: checking it took longer than {seconds} s",
+                                 hint="push fewer commits at a time, or raise "
+                                      "gitdesk.hookTimeout on the server")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

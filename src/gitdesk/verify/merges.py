@@ -22,7 +22,14 @@ from gitdesk.domain.model import APPEND_ONLY, IMMUTABLE
 from gitdesk.domain.workflow import derive_priority, reachable
 from gitdesk.errors import InvalidFile
 from gitdesk.verify.changes import DESK_DIR, Signer, added_approvals, desk_file, load
-from gitdesk.verify.files import Rules, Violation, approval_gate, check_file, required_fields
+from gitdesk.verify.files import (
+    Rules,
+    Violation,
+    approval_gate,
+    blob_size,
+    check_file,
+    required_fields,
+)
 from gitdesk.verify.tree import DeskTree
 
 MERGE_HINT = ("merge with `gitdesk sync`, or with git and the gitdesk merge driver "
@@ -61,6 +68,9 @@ def _desk_file(path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
 
 def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
             signer: Signer) -> tuple[list[Violation], int]:
+    size = len(head.read(path) or b"")
+    if size > rules.config.limits.ticket_bytes:
+        return blob_size(rules.config, path, size), 0
     try:
         new = load(head, path)
         olds = [load(side, path) for side in sides]

@@ -11,7 +11,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer as RoundTripComposer
+from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
@@ -48,8 +51,28 @@ _FOLDED = "\x85\u2028\u2029"
 _Representer.add_representer(str, _Representer.represent_str)
 
 
+# No desk file is read past these bounds: a few kilobytes of YAML can otherwise ask
+# for gigabytes (anchors and aliases) or minutes (a file of tens of megabytes).
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 32
+
+
+class _NoAliasComposer(RoundTripComposer):
+    """Desk files are data a person or gitdesk wrote line by line: an anchor or an
+    alias in one is refused (an alias bomb would expand without bound)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(None, None, "anchors and aliases (&name, *name) are not "
+                                "allowed in desk files", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _make_yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Composer = _NoAliasComposer
+    yaml.max_depth = MAX_DEPTH
     yaml.Representer = _Representer
     yaml.Resolver = _NoTimestampResolver
     yaml.width = 1 << 20  # one note, one line: never fold long text
@@ -63,7 +86,11 @@ _YAML = _make_yaml()
 
 
 def load(data: bytes | str, path: str) -> Any:
-    """Parse YAML text; errors name the file and line."""
+    """Parse YAML text; errors name the file and line. Files over MAX_BYTES, anchors,
+    aliases and nesting deeper than MAX_DEPTH are refused."""
+    if len(data) > MAX_BYTES:
+        raise InvalidFile(path, [f"{len(data):,} bytes: desk files are read up to "
+                                 f"{MAX_BYTES:,} bytes"])
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
@@ -74,6 +101,8 @@ def load(data: bytes | str, path: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = exc.problem or exc.context or "does not parse"
+        if "maximum depth" in problem:
+            problem = f"nested deeper than {MAX_DEPTH} levels"
         raise InvalidFile(path, [f"{where}{problem}"]) from exc
     except YAMLError as exc:
         raise InvalidFile(path, [f"does not parse: {exc}"]) from exc

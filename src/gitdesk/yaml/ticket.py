@@ -15,6 +15,8 @@ def parse_blob(data: bytes, path: str, memo: fastyaml.Memo | None = None
                ) -> dict[str, Any] | None:
     """A ticket version as plain data: the fast reader, else the full parser. With
     a memo, values are shared with other versions (see fastyaml.loads_shared)."""
+    if len(data) > yamlio.MAX_BYTES:
+        return None
     try:
         text_value = data.decode("utf-8")
     except UnicodeDecodeError:

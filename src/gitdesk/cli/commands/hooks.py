@@ -95,7 +95,10 @@ def hook(name: str, args: tuple[str, ...]) -> None:
         updates = [hooking.RefUpdate(args[1], args[2], args[0])]
     else:
         updates = hooking.parse_updates(sys.stdin.read().splitlines())
-    findings = [f for update in updates for f in hooking.check_update(repo, update)]
+    protection = hooking.Protection.of(repo)
+    with hooking.time_limit(protection.seconds):
+        findings = [f for update in updates
+                    for f in hooking.check_update(repo, update, protection)]
     for finding in findings:
         click.echo(f"gitdesk: rejected: {finding.line()}", err=True)
     if findings:
@@ -126,22 +129,30 @@ def hooks() -> None:
 Examples:
   gitdesk hooks install                           # pre-commit in this clone
   gitdesk hooks install --server --repo /srv/git/it-desk.git
-  gitdesk hooks install --server --repo /srv/git/lab.git --allow-unprotected""")
+  gitdesk hooks install --server --repo /srv/git/lab.git --allow-unprotected
+  gitdesk hooks install --server --repo /srv/git/it.git --protect refs/heads/main""")
 @click.option("--server", is_flag=True, help="Install pre-receive and update (a server's bare "
                                              "repository).")
 @click.option("--repo", "repo_path", metavar="PATH",
               help="The repository to install into (same as the global --repo).")
+@click.option("--protect", "patterns", multiple=True, metavar="GLOB",
+              help="Server: refs the hooks guard (repeatable; default every branch, "
+                   "refs/heads/*).")
+@click.option("--allow-tags", is_flag=True, help="Server: accept tag pushes (refused by "
+                                                 "default).")
 @click.option("--allow-unprotected", is_flag=True,
               help="Install the server hooks although no admin of the desk has a signing key "
                    "(then anyone who can push may change .gitdesk/).")
 @click.pass_context
 def install(ctx: click.Context, server: bool, repo_path: str | None,
-            allow_unprotected: bool) -> None:
+            patterns: tuple[str, ...], allow_tags: bool, allow_unprotected: bool) -> None:
     """Install gitdesk's hook shims (an existing hook is kept as NAME.legacy).
 
     The server hooks are refused while no admin of the desk's policy has a signing
     key (the desk is then unprotected: changes to .gitdesk/ are trusted on first
     use), unless --allow-unprotected says that is what you want."""
+    if (patterns or allow_tags) and not server:
+        raise UsageError("--protect and --allow-tags set up the server hooks: add --server")
     obj = ctx.find_root().obj
     repo = gitio.open_repo(repo_path or obj.repo)
     ref = gitio.resolve_ref(repo, obj.branch) if obj.branch else None
@@ -153,6 +164,10 @@ def install(ctx: click.Context, server: bool, repo_path: str | None,
     for name in done:
         click.echo(f"installed {name}", err=True)
     if server:
+        guarded = hooking.Protection(patterns or hooking.Protection.patterns, allow_tags)
+        guarded.save(repo)
+        click.echo(f"guarding {', '.join(guarded.patterns)}; tags "
+                   f"{'accepted' if allow_tags else 'refused'}", err=True)
         state = hookscripts.protection(repo, ref)
         if state == hookscripts.NO_DESK:
             click.echo("gitdesk: warning: this repository holds no desk yet: the first push "
