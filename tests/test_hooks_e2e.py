@@ -855,3 +855,16 @@ def test_hooks_install_server_sets_the_guarded_refs(tmp_path: Path) -> None:
     assert run(["git", "-C", str(bare), "config", "gitdesk.allowTags"]).stdout.strip() == "true"
     misuse = Gitdesk(tmp_path)("--repo", str(bare), "hooks", "install", "--protect", "x")
     assert misuse.exit_code == 2 and "add --server" in misuse.stderr
+
+
+def test_a_report_template_from_a_non_admin_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person]) -> None:
+    """.gitdesk/templates/ is the desk's own code path: only an admin's signed commit
+    changes it (the rendering is sandboxed besides)."""
+    bob = people["bob"]
+    template = desk.path / ".gitdesk/templates/report.html"
+    template.parent.mkdir(parents=True)
+    template.write_text("{{ cycler.__init__.__globals__.os.popen('id').read() }}\n")
+    commit(desk.path, bob, "a nicer report", sign=True)
+    assert_refused(desk, server, bob, "admin",
+                   "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")
