@@ -10,15 +10,12 @@ are used from here, as `gitio.X`.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
 import queue
 import subprocess
 import tempfile
 import threading
-import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -51,6 +48,16 @@ from gitdesk.gitio.objects import (
     subtree,
     tip,
     write_blob,
+)
+from gitdesk.gitio.worktree import (
+    atomic_write,
+    clear_stale_ref_locks,
+    dirty_paths,
+    hash_file,
+    index_oid,
+    update_worktree,
+    worktree_state,
+    write_lock,
 )
 
 __all__ = [
@@ -366,101 +373,3 @@ def head_branch_of_bare(repo: Repo) -> str | None:
     if head is None or head.type != pygit2.enums.ReferenceType.SYMBOLIC:
         return None
     return str(head.target)
-
-
-def hash_file(path: Path) -> str | None:
-    try:
-        return str(pygit2.hashfile(os.fspath(path)))
-    except (OSError, pygit2.GitError):
-        return None
-
-
-def index_oid(repo: Repo, index: pygit2.Index, path: str) -> str | None:
-    try:
-        return str(index[path].id)
-    except KeyError:
-        return None
-
-
-def worktree_state(repo: Repo, paths: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
-    """(working tree blob id, index blob id) of each path; None where absent."""
-    assert repo.workdir is not None
-    index = repo.git.index
-    index.read(False)
-    return {path: (hash_file(repo.workdir / path), index_oid(repo, index, path))
-            for path in paths}
-
-
-def dirty_paths(repo: Repo, expected: Mapping[str, str | None]) -> list[str]:
-    """Paths whose working tree file or index entry differ from the expected blob."""
-    state = worktree_state(repo, expected)
-    return [path for path, oid in expected.items() if state[path] != (oid, oid)]
-
-
-def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
-    """Write the touched files and their index entries (only those entries)."""
-    assert repo.workdir is not None
-    index = repo.git.index
-    index.read(False)
-    for path, data in files.items():
-        target = repo.workdir / path
-        if data is None:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            with contextlib.suppress(KeyError, OSError):
-                index.remove(path)
-            continue
-        atomic_write(target, data)
-        index.add(path)
-    index.write()
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def write_lock(repo: Repo, timeout: float = 30.0) -> Iterator[None]:
-    """Serialise gitdesk writers on one clone. The kernel drops it if we die."""
-    path = repo.git_dir / "gitdesk.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise Conflict(f"another gitdesk command holds {path}",
-                                   hint="wait for it to finish and retry") from exc
-                time.sleep(0.02)
-        clear_stale_ref_locks(repo)
-        yield
-    finally:
-        os.close(fd)
-
-
-def clear_stale_ref_locks(repo: Repo, age: float = 10.0) -> None:
-    """Remove ref lock files left by a killed writer (older than `age` seconds).
-
-    Only called while holding the gitdesk lock; a lock file that old is not
-    held by a live git process (git holds ref locks for milliseconds).
-    """
-    heads = repo.git_dir / "refs" / "heads"
-    now = time.time()
-    for lock in heads.rglob("*.lock") if heads.is_dir() else []:
-        with contextlib.suppress(FileNotFoundError):
-            if now - lock.stat().st_mtime > age:
-                lock.unlink()
