@@ -12,7 +12,7 @@ from gitdesk.domain.clock import Identity
 from gitdesk.errors import GitdeskError, NotFound
 
 if TYPE_CHECKING:
-    from gitdesk.gitio import Repo
+    from gitdesk.gitio.repo import Repo
 
 ZERO_OID = "0" * 40
 # The object types the rest of gitdesk may name (it never imports pygit2 itself).

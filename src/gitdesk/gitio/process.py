@@ -16,7 +16,7 @@ from gitdesk.errors import Conflict, GitdeskError
 from gitdesk.gitio.objects import ZERO_OID
 
 if TYPE_CHECKING:
-    from gitdesk.gitio import Repo
+    from gitdesk.gitio.repo import Repo
 
 
 def run_git(repo: Repo | None, args: list[str], *, input: bytes | None = None,

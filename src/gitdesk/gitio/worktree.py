@@ -18,7 +18,7 @@ import pygit2
 from gitdesk.errors import Conflict
 
 if TYPE_CHECKING:
-    from gitdesk.gitio import Repo
+    from gitdesk.gitio.repo import Repo
 
 
 def hash_file(path: Path) -> str | None:
