@@ -114,6 +114,7 @@ from gitdesk import gitio
 name, when = sys.argv[1], sys.argv[2]
 when, _, nth = when.partition(":")
 original = getattr(gitio, name)
+home = sys.modules[original.__module__]  # gitio's own calls (update_worktree's writes) look here
 calls = []
 
 def killed(*args, **kwargs):
@@ -129,6 +130,7 @@ def killed(*args, **kwargs):
     return result
 
 setattr(gitio, name, killed)
+setattr(home, name, killed)
 from gitdesk.cli.root import main
 sys.argv = ["gitdesk", *sys.argv[3:]]
 main()

@@ -445,3 +445,22 @@ def test_installed_console_scripts(desk: Gitdesk, gitdesk_bin: str) -> None:
     usage = run_bin([gitdesk_bin, "open"], desk.path, env)
     assert usage.returncode == 2
     assert_clean(desk)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_gitdesk_writes_follow_the_umask(desk: Gitdesk, umask: int, mode: int) -> None:
+    """Ticket and config files in the working tree and reports written with -o get
+    the permissions git would give them (0666 minus the umask), not mkstemp's 0600."""
+    old = os.umask(umask)
+    try:
+        from gitdesk.gitio import worktree
+        worktree._umask.cache_clear()
+        tid = desk.open("incident", "-s", "Mail delayed")
+        desk.ok("note", tid, "-m", "looked at it")
+        desk.ok("report", "summary", "-o", "summary.txt")
+    finally:
+        os.umask(old)
+        worktree._umask.cache_clear()
+    ticket = next((desk.path / "tickets" / "incident").rglob(f"{tid}.yaml"))
+    for path in (ticket, desk.path / "summary.txt"):
+        assert path.stat().st_mode & 0o777 == mode, (path, oct(path.stat().st_mode))

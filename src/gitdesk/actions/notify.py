@@ -80,7 +80,7 @@ def approval_request(smtp: Smtp, to: list[str], ticket: dict[str, Any],
 
 def queue(repo: gitio.Repo, message: EmailMessage) -> Path:
     path = outbox(repo) / f"{uuid.uuid4().hex}.eml"
-    gitio.atomic_write(path, message.as_bytes(policy=SMTP_POLICY))
+    gitio.atomic_write(path, message.as_bytes(policy=SMTP_POLICY), private=True)
     return path
 
 
