@@ -1,13 +1,19 @@
-"""Rendering reports as text, Markdown, HTML (with SVG charts), CSV and JSON."""
+"""Rendering reports as text, Markdown, HTML (with SVG charts), CSV and JSON.
+
+HTML is autoescaped by a jinja2 sandbox (a desk's own template is committed text,
+not code to trust).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from gitdesk.domain.text import cell
+from gitdesk.reports import render_template
 from gitdesk.reports.compute import Chart, Report, Section
 
 FORMATS = ("text", "markdown", "html", "csv", "json")
@@ -122,23 +128,27 @@ def svg_bars(chart: Chart, *, width: int = 640, height: int = 260) -> str:
     return "".join(parts)
 
 
-def html(report: Report, *, overrides: dict[str, str] | None = None) -> str:
-    from jinja2 import ChoiceLoader, DictLoader, Environment, PackageLoader
+@dataclass(frozen=True)
+class Template:
+    """A template's source and the file it came from (named in every error)."""
+
+    path: str
+    source: str
+
+
+def html(report: Report, *, overrides: dict[str, Template] | None = None) -> str:
     from markupsafe import Markup
 
-    env = Environment(loader=ChoiceLoader([DictLoader(overrides or {}),
-                                           PackageLoader("gitdesk.reports", "templates")]),
-                      autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
     sections = [{"title": s.title, "columns": s.columns, "rows": _cells(s), "note": s.note,
                  "chart": Markup(svg_bars(s.chart)) if s.chart else None}
                 for s in report.sections]
-    return env.get_template("report.html").render(
-        title=report.title, as_of=_stamp(report), sections=sections,
-        definitions=report.definitions)
+    given = {name: (t.path, t.source) for name, t in (overrides or {}).items()}
+    return render_template("report.html", overrides=given, title=report.title,
+                           as_of=_stamp(report), sections=sections,
+                           definitions=report.definitions)
 
 
-def render(report: Report, fmt: str, *, overrides: dict[str, str] | None = None) -> str:
+def render(report: Report, fmt: str, *, overrides: dict[str, Template] | None = None) -> str:
     if fmt == "text":
         return text(report)
     if fmt == "markdown":

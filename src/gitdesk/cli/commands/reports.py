@@ -13,13 +13,15 @@ from gitdesk.cli.common import date_option, desk_of, emit
 from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
 from gitdesk.domain.where import compile_where
-from gitdesk.errors import UsageError
+from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.index.tickets import opened
 from gitdesk.reports import compute, render
 from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
+from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
+TEMPLATE_PATH = ".gitdesk/templates/report.html"
 
 
 def as_of_time(desk: Desk, text: str | None) -> datetime:
@@ -103,14 +105,25 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
                           start=start, end=end, buckets=buckets, fields=fields,
                           sort_keys=sort_keys)
     result.definitions = list(DEFINITIONS)
-    override = snap.read(".gitdesk/templates/report.html")
-    overrides = {"report.html": override.decode("utf-8")} if override is not None else None
-    text = render.render(result, fmt, overrides=overrides)
+    text = render.render(result, fmt, overrides=_overrides(snap) if fmt == "html" else None)
     if output is None:
         emit(text if text.endswith("\n") else text + "\n")
     else:
         gitio.atomic_write(output, text.encode("utf-8"))
         click.echo(f"wrote {output}", err=True)
+
+
+def _overrides(snap: Snapshot) -> dict[str, render.Template] | None:
+    """The desk's own report page, if it has committed one."""
+    data = snap.read(TEMPLATE_PATH)
+    if data is None:
+        return None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GitdeskError(f"{TEMPLATE_PATH}: not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start})") from None
+    return {"report.html": render.Template(TEMPLATE_PATH, source)}
 
 
 def _keep(where_expr: str | None) -> Callable[[Facts], bool] | None:
