@@ -9,16 +9,27 @@ from typing import Any, TypeVar
 
 import click
 
+from gitdesk import gitio
 from gitdesk.domain.clock import parse_time
-from gitdesk.errors import GitdeskError, UsageError
+from gitdesk.errors import GitdeskError, NotFound, UsageError
 from gitdesk.store.write import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def desk_of(ctx: click.Context) -> Desk:
-    obj = ctx.find_root().obj
-    return Desk.open(obj.repo, obj.branch)
+    root = ctx.find_root()
+    obj = root.obj
+    desk = Desk.open(obj.repo, obj.branch)
+    if obj.branch and gitio.ref_target(desk.repo, desk.ref) is None:
+        source = root.get_parameter_source("branch")
+        flag = "GITDESK_BRANCH" if source == click.core.ParameterSource.ENVIRONMENT \
+            else "--branch"
+        names = gitio.run_git(desk.repo, ["for-each-ref", "--format=%(refname:short)",
+                                          "refs/heads/"]).decode("utf-8", "replace").split()
+        raise NotFound(f"{flag}: there is no branch {obj.branch!r} in this repository",
+                       hint=f"branches: {', '.join(names) or 'none yet'}")
+    return desk
 
 
 def format_option(choices: tuple[str, ...] = ("table", "json", "yaml", "csv"),

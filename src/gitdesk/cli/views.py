@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitdesk.domain.text import cell
+from gitdesk.domain.where import lookup
 
 LIST_COLUMNS = ("id", "status", "priority", "assignee", "group", "ci", "summary")
 HEADER_FIELDS = (
@@ -68,10 +69,6 @@ def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -
 
 
 def flat_record(data: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    record = {}
-    for column in columns:
-        if column.startswith("fields."):
-            record[column] = (data.get("fields") or {}).get(column[7:])
-        else:
-            record[column] = data.get(column)
-    return record
+    """The columns of a ticket, read as --where reads them (fields.NAME, or a custom
+    field's bare id)."""
+    return {column: lookup(data, column) for column in columns}

@@ -10,9 +10,10 @@ import click
 
 from gitdesk import gitio
 from gitdesk.cli.common import date_option, desk_of, emit
+from gitdesk.domain import query
 from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
-from gitdesk.domain.where import compile_where
+from gitdesk.domain.where import compile_where, ticket_shaped
 from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.index.tickets import opened
 from gitdesk.reports import compute, render
@@ -22,6 +23,8 @@ from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
 TEMPLATE_PATH = ".gitdesk/templates/report.html"
+# what --where may name besides a ticket's own keys: the times the reports derive
+DERIVED = ("opened", "modified", "resolved", "closed")
 
 
 def as_of_time(desk: Desk, text: str | None) -> datetime:
@@ -78,9 +81,10 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
            buckets: str | None, fields: tuple[str, ...], sort_keys: tuple[str, ...],
            fmt: str, output: Path | None) -> None:
     """Reports computed from the git history (see the README for definitions)."""
+    if where_expr is not None:
+        compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
     moment = as_of_time(desk, as_of)
-    keep = _keep(where_expr)
     with opened(desk) as index:
         snap, _progress = index.refresh_events()
         config = snap.config
@@ -88,6 +92,10 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
             if type_name not in config.types:
                 raise UsageError(f"--type: unknown ticket type {type_name!r}",
                                  hint=f"types: {', '.join(config.types)}")
+        names = query.field_names(config, DERIVED)
+        custom = [n[7:] for n in names if n.startswith("fields.")]
+        query.check_names("--field", fields, custom, "custom field", "custom fields")
+        keep = _keep(where_expr, names)
 
         wanted = None if where_expr is not None else \
             (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
@@ -126,11 +134,22 @@ def _overrides(snap: Snapshot) -> dict[str, render.Template] | None:
     return {"report.html": render.Template(TEMPLATE_PATH, source)}
 
 
-def _keep(where_expr: str | None) -> Callable[[Facts], bool] | None:
+def _keep(where_expr: str | None, names: tuple[str, ...]) -> Callable[[Facts], bool] | None:
+    """The --where filter over report facts: the same expression selects the same
+    tickets as `list --where` (custom fields included)."""
     if where_expr is None:
         return None
-    predicate = compile_where(where_expr)
-    return lambda t: predicate({"id": t.id, "type": t.type, **t.values})
+    predicate = compile_where(where_expr, names)
+
+    def keep(t: Facts) -> bool:
+        derived = {name: _stamp(getattr(t, name)) for name in DERIVED}
+        return predicate(ticket_shaped({**t.values, "id": t.id, "type": t.type, **derived}))
+
+    return keep
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def _compute(name: str, config: DeskConfig, source: compute.Source, moment: datetime, *,

@@ -156,7 +156,8 @@ Examples:
               help="Query, e.g. \"priority in (critical, high) and ci ~ web\" "
                    "(operators = != < > <= >= ~ in; and, or, not, parentheses).")
 @click.option("--limit", type=click.IntRange(min=1))
-@click.option("--columns", help="Comma-separated columns (fields.X for custom fields).")
+@click.option("--columns", help="Comma-separated columns (ticket keys, fields.X for custom "
+                                "fields).")
 @click.option("--at", "rev", metavar="REV", help="List the desk as it was at a revision.")
 @format_option()
 @click.pass_context
@@ -166,7 +167,8 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
              sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
              limit: int | None, columns: str | None, rev: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
-    predicate = compile_where(where_expr) if where_expr is not None else None
+    if where_expr is not None:
+        compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
     config = desk.snapshot(rev).config
     for type_name in types:
@@ -178,6 +180,11 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
                                 ("category", category_name)) if v}
     filters = query.Filters(types=types, statuses=statuses, state_category=category,
                             equals=equals)
+    query.check_filters(config, filters)
+    names = query.field_names(config)
+    predicate = compile_where(where_expr, names) if where_expr is not None else None
+    shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
+    query.check_names("--columns", shown, names, "column", "columns")
     where, params = query.sql_prefilter(config, filters, desk.ref) if rev is None else ("", ())
     _snap, rows = current_rows(desk, rev=rev, where=where, params=params, scoped=rev is None)
     broken = [row for row in rows if row.data is None]
@@ -189,7 +196,6 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
                and (not escalated_only or escalated(row.data))
                and (predicate is None or predicate(row.data))]
     records = query.sort_records(config, records, sort_keys)[:limit]
-    shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
     emit(render([flat_record(r, shown) for r in records], shown, fmt))
 
 
