@@ -1,11 +1,17 @@
 """A typo is an error that names the value and lists the valid ones, never an empty
-result."""
+result; one date parser for every flag that takes a date; --at takes a date."""
 
 from __future__ import annotations
 
 import json
 
-from conftest import Gitdesk, data, refused
+import pytest
+
+from conftest import Gitdesk, data, head, refused
+
+
+def at(when: str) -> dict[str, str]:
+    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
 def usage_error(desk: Gitdesk, *args: str, says: tuple[str, ...]) -> None:
@@ -86,3 +92,66 @@ def test_an_unknown_branch_is_named_with_the_branches_there_are(desk: Gitdesk) -
     run = desk("list", env={"GITDESK_BRANCH": "nosuch"})
     assert run.exit_code == 1 and "GITDESK_BRANCH: there is no branch 'nosuch'" in run.stderr
     assert desk.ok("--branch", "side", "list").count("INC-") == 1
+
+
+@pytest.mark.parametrize("args", [
+    ("report", "summary", "--as-of", "2026-13-01"),
+    ("report", "summary", "--as-of", "2026-02-30"),
+    ("report", "summary", "--as-of", "2026-11-01T25:00:00Z"),
+    ("report", "summary", "--from", "2026-13-01"),
+    ("report", "summary", "--to", "2026-00-10"),
+    ("list", "--at", "2026-13-01"),
+    ("show", "{tid}", "--at", "2026-13-01"),
+    ("changes", "calendar", "--from", "2026-13-01"),
+    ("problems", "suggest", "--now", "2026-13-01"),
+])
+def test_an_invalid_date_is_a_usage_error_naming_the_flag(desk: Gitdesk,
+                                                          args: tuple[str, ...]) -> None:
+    tid = desk.open("incident", "-s", "x")
+    args = tuple(a.format(tid=tid) for a in args)
+    flag = next(a for a in args if a.startswith("--"))
+    usage_error(desk, *args, says=(f"{flag}: {args[args.index(flag) + 1]!r} is not a valid date",
+                                   "2026-11-01T09:00:00Z"))
+
+
+def test_an_unknown_revision_names_the_flag(desk: Gitdesk) -> None:
+    tid = desk.open("incident", "-s", "x")
+    for args in (("report", "summary", "--as-of", "nosuch"), ("list", "--at", "nosuch"),
+                 ("show", tid, "--at", "nosuch")):
+        flag = args[-2]
+        refused(desk, *args, code=1,
+                says=(f"{flag}: 'nosuch' is neither a date nor a revision",))
+
+
+def test_at_takes_a_date_like_as_of(desk: Gitdesk) -> None:
+    first = desk.ok("open", "incident", "-s", "First", env=at("2026-05-01T10:00:00Z")).strip()
+    desk.ok("note", first, "-m", "Looked at it", env=at("2026-05-10T10:00:00Z"))
+    second = desk.ok("open", "incident", "-s", "Second", env=at("2026-05-20T12:00:00Z")).strip()
+
+    def listed(when: str) -> list[str]:
+        return sorted(r["id"] for r in json.loads(desk.ok("list", "--at", when, "--format",
+                                                          "json")))
+
+    def reported(when: str) -> list[str]:
+        report = json.loads(desk.ok("report", "detail", "--as-of", when, "--format", "json"))
+        return sorted(r["id"] for r in report["sections"][0]["rows"])
+
+    def notes(when: str) -> int:
+        shown = json.loads(desk.ok("show", first, "--at", when, "--format", "json"))
+        return len(shown.get("notes") or [])
+
+    assert notes("2026-05-09") == 0
+    assert notes("2026-05-10") == 1  # a date alone is the whole day, as --as-of has it
+    assert notes("2026-05-10T09:59:59Z") == 0
+    assert notes("2026-05-10T10:00:00Z") == 1
+    for when in ("2026-05-15", "2026-05-20T11:59:59Z", "2026-05-20", "2026-06-01"):
+        assert listed(when) == reported(when), when
+    assert listed("2026-05-15") == [first]
+    assert listed("2026-05-20") == sorted([first, second])
+    # a revision still works
+    assert listed(desk.git("rev-parse", "HEAD~1").strip()) == [first]
+    # before the first commit there is nothing to show
+    refused(desk, "list", "--at", "2020-01-01", code=1,
+            says=("--at: main has no commit at or before 2020-01-01T23:59:59Z",))
+    refused(desk, "show", second, "--at", "2026-05-15", code=1, says=(second,))
+    assert head(desk)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from gitdesk import gitio
-from gitdesk.cli.common import date_option, desk_of, emit
+from gitdesk.cli.common import as_of_option, date_option, desk_of, emit
 from gitdesk.domain import query
-from gitdesk.domain.clock import parse_time
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
 from gitdesk.domain.where import compile_where, ticket_shaped
 from gitdesk.errors import GitdeskError, UsageError
@@ -19,27 +18,11 @@ from gitdesk.index.tickets import opened
 from gitdesk.reports import compute, render
 from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
 from gitdesk.store.read import Snapshot
-from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
 TEMPLATE_PATH = ".gitdesk/templates/report.html"
 # what --where may name besides a ticket's own keys: the times the reports derive
 DERIVED = ("opened", "modified", "resolved", "closed")
-
-
-def as_of_time(desk: Desk, text: str | None) -> datetime:
-    """A date or date-time, or a revision (its author time); default: now."""
-    if not text:
-        return datetime.now(UTC).replace(microsecond=0)
-    try:
-        if "-" not in text:  # an abbreviated hash like 20260730 is a revision, not a date
-            raise ValueError(text)
-        moment = parse_time(text)
-    except ValueError:
-        commit = gitio.rev_commit(desk.repo, text)
-        return datetime.fromtimestamp(commit.author.time, UTC)
-    return moment.replace(hour=23, minute=59, second=59) if len(text) == 10 else moment
-
 
 
 def _edges(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -84,7 +67,7 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
     if where_expr is not None:
         compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
-    moment = as_of_time(desk, as_of)
+    moment = as_of_option(desk, as_of)
     with opened(desk) as index:
         snap, _progress = index.refresh_events()
         config = snap.config

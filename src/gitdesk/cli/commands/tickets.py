@@ -9,7 +9,7 @@ import click
 
 from gitdesk.actions import tickets as actions
 from gitdesk.cli.commands.approvals import request_approvals
-from gitdesk.cli.common import desk_of, emit, format_option, parse_pairs, require
+from gitdesk.cli.common import at_option, desk_of, emit, format_option, parse_pairs, require
 from gitdesk.cli.output import render
 from gitdesk.cli.views import LIST_COLUMNS, flat_record, show_text
 from gitdesk.domain import problem, query
@@ -112,13 +112,15 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
 
 @click.command("show", epilog="Example:\n  gitdesk show INC-7Q2K --format json")
 @click.argument("ticket")
-@click.option("--at", "rev", metavar="REV", help="Show the ticket as it was at a revision.")
+@click.option("--at", "when", metavar="DATE|REV",
+              help="Show the ticket as it was at a revision, or at a date (the last commit "
+                   "at or before it).")
 @format_option(("text", "table", "json", "yaml", "csv"), default="text")
 @click.pass_context
-def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
+def show(ctx: click.Context, ticket: str, when: str | None, fmt: str) -> None:
     """Show one ticket."""
     desk = desk_of(ctx)
-    snap = desk.snapshot(rev)
+    snap = desk.snapshot(at_option(desk, when))
     data = snap.ticket(ticket).plain()
     if fmt == "text":
         captions = {f.id: f.caption for f in snap.config.types[data["type"]].fields}
@@ -158,18 +160,21 @@ Examples:
 @click.option("--limit", type=click.IntRange(min=1))
 @click.option("--columns", help="Comma-separated columns (ticket keys, fields.X for custom "
                                 "fields).")
-@click.option("--at", "rev", metavar="REV", help="List the desk as it was at a revision.")
+@click.option("--at", "when", metavar="DATE|REV",
+              help="List the desk as it was at a revision, or at a date (the last commit at "
+                   "or before it).")
 @format_option()
 @click.pass_context
 def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...],
              category: str | None, assignee: str | None, group: str | None,
              priority: str | None, ci: str | None, category_name: str | None,
              sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
-             limit: int | None, columns: str | None, rev: str | None, fmt: str) -> None:
+             limit: int | None, columns: str | None, when: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
     if where_expr is not None:
         compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
+    rev = at_option(desk, when)
     config = desk.snapshot(rev).config
     for type_name in types:
         if type_name not in config.types:
