@@ -18,9 +18,9 @@ COLUMNS = ("at", "author", "action", "field", "old", "new")
 def history(ctx: click.Context, ticket: str, fmt: str) -> None:
     """Who changed what, when: the ticket's timeline from the git history."""
     _tid, events = timeline.ticket_history(desk_of(ctx), ticket)
-    records = timeline.rows(events, width=50 if fmt == "table" else None)
+    records = timeline.rows(events, width=None)
     columns = (*COLUMNS, "commit") if fmt != "table" else COLUMNS
-    emit(render(records, columns, fmt))
+    emit(render(records, columns, fmt, width=50))
 
 
 COMMANDS = [history]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -10,7 +9,7 @@ import click
 from gitdesk.actions import tickets as actions
 from gitdesk.cli.commands.approvals import request_approvals
 from gitdesk.cli.common import at_option, desk_of, emit, format_option, parse_pairs, require
-from gitdesk.cli.output import render
+from gitdesk.cli.output import json_text, render
 from gitdesk.cli.views import LIST_COLUMNS, flat_record, show_text
 from gitdesk.domain import problem, query
 from gitdesk.domain.approvals import required_levels
@@ -106,7 +105,7 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
                            category=str(category) if category else None, limit=3)
     for match in found:
         workaround = one_line(match.data.get("workaround"), 80)
-        click.echo(f"hint: known error {match.data['id']}: {match.data['summary']} "
+        click.echo(f"hint: known error {match.data['id']}: {one_line(match.data['summary'])} "
                    f"— workaround: {workaround}", err=True)
 
 
@@ -129,7 +128,7 @@ def show(ctx: click.Context, ticket: str, when: str | None, fmt: str) -> None:
     elif fmt == "yaml":
         emit(dump(data).decode("utf-8"))
     elif fmt == "json":
-        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        emit(json_text(data))
     else:
         columns = tuple(k for k in data if k not in ("notes", "links", "events", "approvals"))
         emit(render([data], columns, fmt))
@@ -254,11 +253,13 @@ def approval_text(desk: Desk, snap: Snapshot, ticket: Ticket) -> str:
     lines = ["", "Approvals:"]
     for state in trust.approval_states(desk.repo, desk.ref, ticket.path, data):
         entry = state.entry
-        comment = f" — {entry['comment']}" if entry.get("comment") else ""
-        lines.append(f"  {entry['at']}  {entry['by']} {entry['decision']} for "
-                     f"{entry.get('group', '?')}: {state.validity}{comment}")
+        comment = f" — {one_line(entry['comment'])}" if entry.get("comment") else ""
+        lines.append(f"  {one_line(entry['at'])}  {one_line(entry['by'])} "
+                     f"{one_line(entry['decision'])} for {one_line(entry.get('group', '?'))}: "
+                     f"{one_line(state.validity)}{comment}")
     if not data.get("approvals"):
         lines.append("  none yet")
     missing = trust.missing(desk.repo, desk.ref, snap.config, snap.policy, data)
-    lines += [f"  missing: {m}" for m in missing] or ["  all approval levels are satisfied"]
+    lines += [f"  missing: {one_line(str(m))}" for m in missing] or \
+        ["  all approval levels are satisfied"]
     return "\n".join(lines) + "\n"
