@@ -1,5 +1,5 @@
-"""domain.text over arbitrary text, fast: the visible form, CSV cells, Markdown cells
-(the command line tests are in test_output_safety)."""
+"""domain.text over arbitrary text, fast: the visible form, CSV cells, Markdown cells,
+mail headers (the command line tests are in test_output_safety)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gitdesk.domain.text import (
     csv_cell,
     csv_text,
+    header_text,
     inert_json,
     markdown_cell,
     one_line,
@@ -119,6 +120,15 @@ def test_markdown_cells_keep_the_columns_and_are_inert(cells: list[str]) -> None
     (row,) = table_rows(markdown, len(cells))
     assert_inert_markdown(row)
     assert row == [markdown_cell(c).strip() for c in cells]
+
+
+@FAST
+@given(text=ANY_TEXT)
+def test_a_mail_header_is_one_line(text: str) -> None:
+    header = header_text(text)
+    assert header == header.strip()
+    terminal_safe(header)
+    assert "\n" not in header and "\r" not in header and "  " not in header
 
 
 @FAST

@@ -15,6 +15,7 @@ an exact data format (JSON, YAML) passes it through one of these functions:
 - `csv_cell`: OWASP's CSV-injection rule, for every CSV the tool writes.
 - `markdown_cell`: text that cannot break a Markdown table or add a link,
   an image, HTML or emphasis.
+- `header_text`: one line for a mail header.
 """
 
 from __future__ import annotations
@@ -185,3 +186,16 @@ def markdown_cell(value: Any) -> str:
 def _markdown_line(line: str) -> str:
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", visible(line))
     return _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else "www\\.", text)
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+_FOLD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: Any) -> str:
+    """One line for a mail header: line breaks, other whitespace and control
+    characters fold to one space; bidi controls are shown as escapes (they would
+    reorder what a mail client shows)."""
+    folded = " ".join(_FOLD.split(cell(value))).strip()
+    return "".join(f"\\u{ord(ch):04x}" if ch in BIDI_CONTROLS else ch for ch in folded)

@@ -53,12 +53,21 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
     to = mail.recipients(policy, missing)
     if smtp is None or not to or not missing:
         return
-    error = mail.deliver(desk.repo, smtp, mail.approval_request(smtp, to, data, missing))
-    if error:
-        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({error}); the "
+    try:
+        message = mail.approval_request(smtp, to, data, missing)
+    except Exception as exc:  # the action is committed: say so, never fail it now
+        click.echo(f"gitdesk: warning: could not write the email to {', '.join(to)} "
+                   f"({type(exc).__name__}: {exc}): ask them yourself", err=True)
+        return
+    outcome = mail.deliver(desk.repo, smtp, message)
+    if outcome.error is None:
+        click.echo(f"gitdesk: asked {', '.join(to)} by email", err=True)
+    elif outcome.queued is not None:
+        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({outcome.error}); the "
                    "message waits in the outbox: run `gitdesk notify flush`", err=True)
     else:
-        click.echo(f"gitdesk: asked {', '.join(to)} by email", err=True)
+        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({outcome.error}): "
+                   "ask them yourself", err=True)
 
 
 @click.group("notify")
