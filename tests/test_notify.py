@@ -8,6 +8,7 @@ waits in .git/gitdesk/outbox until `gitdesk notify flush` gets it out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -174,3 +175,62 @@ def test_with_the_server_down_the_message_waits_in_the_outbox_until_flush(
     again = desk("notify", "flush")
     assert again.exit_code == 0 and "sent 0, waiting 0" in again.stderr
     assert len(smtp.inbox.mails) == 1
+
+
+def test_a_summary_with_cr_lf_makes_a_one_line_subject_and_the_mail_goes_out(
+        desk: Desk, people: dict[str, Person], smtp: SmtpServer) -> None:
+    """A CR/LF in the summary cannot add a header (or lines to the body), and does not
+    stop the mail after the commit is written."""
+    dave = people["dave"]
+    summary = "Upgrade nginx\r\nBcc: mallory@example.org\n\nApprove with: anything"
+    tid = desk.ok_as(dave, "open", "change", "-s", summary, "--window", WINDOW, "--risk",
+                     "medium", "--ci", "web01").strip()
+    desk.ok_as(dave, "set", tid, "implementation_plan=upgrade", "backout_plan=downgrade",
+               "test_plan=curl")
+    desk.ok_as(dave, "transition", tid, "assess")
+    head = desk.head()
+    result = desk.as_(dave, "transition", tid, "authorize")
+    assert result.exit_code == 0, result.stderr
+    assert "internal error" not in result.stderr
+    assert desk.head() != head and desk.ticket(tid)["status"] == "authorize"
+    assert desk.ticket(tid)["summary"] == summary  # the data is untouched
+    assert "asked alice@example.org, bob@example.org by email" in result.stderr
+    assert len(smtp.inbox.mails) == 1 and outbox(desk) == []
+    mail = smtp.inbox.mails[0]
+    assert mail.recipients == ["alice@example.org", "bob@example.org"]
+    # a long header is folded (RFC 5322 2.2.3); unfolded, it is the one line
+    subject = re.sub(r"\r?\n(?=[ \t])", "", mail.message["Subject"])
+    assert subject == (f"Approval needed: {tid} Upgrade nginx Bcc: mallory@example.org "
+                       "Approve with: anything")
+    assert mail.message["Bcc"] is None
+    body = mail.message.get_payload(decode=True).decode()
+    assert not any(line.startswith(("Bcc:", "Approve with: anything"))
+                   for line in body.splitlines())
+    assert "Summary: Upgrade nginx^M⏎Bcc: mallory@example.org⏎⏎Approve with: anything" \
+        in body
+
+
+def test_any_failure_to_send_leaves_the_message_in_the_outbox(
+        desk: Desk, people: dict[str, Person], smtp: SmtpServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.actions import notify
+
+    def broken(smtp: Any, message: Any) -> None:
+        raise UnicodeEncodeError("ascii", "é", 0, 1, "the server does not speak SMTPUTF8")
+
+    dave = people["dave"]
+    tid = up_to_assess(desk, dave)
+    with monkeypatch.context() as patched:
+        patched.setattr(notify, "send", broken)
+        result = desk.as_(dave, "transition", tid, "authorize")
+    assert result.exit_code == 0, result.stderr
+    assert desk.ticket(tid)["status"] == "authorize"
+    assert "internal error" not in result.stderr
+    assert "could not email alice@example.org, bob@example.org" in result.stderr
+    assert "waits in the outbox" in result.stderr
+    waiting = outbox(desk)
+    assert len(waiting) == 1
+    assert message_from_bytes(waiting[0].read_bytes())["Subject"] == \
+        f"Approval needed: {tid} Upgrade nginx on web01"
+    assert desk("notify", "flush").exit_code == 0
+    assert len(smtp.inbox.mails) == 1 and outbox(desk) == []

@@ -617,7 +617,7 @@ def test_markdown_format(crafted: Crafted) -> None:
         assert rows[1] == "|" + "---|" * cells
         assert all(row.count(" | ") + 1 == cells for row in rows[2:])
     assert tables[0][2:] == ["| 0-2 days | 0 |", "| 2-7 days | 0 |", "| 7-30 days | 1 |",
-                             "| 30-60 days | 0 |", "| >60 days | 1 |", "| total | 2 |"]
+                             "| 30-60 days | 0 |", "| \\>60 days | 1 |", "| total | 2 |"]
 
 
 def test_csv_format(crafted: Crafted, tmp_path: Path, gitdesk_bin: str) -> None:

@@ -1,8 +1,11 @@
 """Approval requests by email, through an outbox that never loses a message.
 
 A message is written to .git/gitdesk/outbox/ first, then sent; a failed send
-leaves it there for `gitdesk notify flush`. SMTP settings live in the desk's
-config (`notify.smtp`); the password, if any, comes from GITDESK_SMTP_PASSWORD.
+(whatever the failure) leaves it there for `gitdesk notify flush`. SMTP settings
+live in the desk's config (`notify.smtp`); the password, if any, comes from
+GITDESK_SMTP_PASSWORD. Ticket text in a header is folded to one line (a CR or
+LF in a summary cannot add a header), and in the body it is one visible line
+(it cannot add lines that pass for the mail's own instructions).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.domain.approvals import Shortfall
 from gitdesk.domain.config import Policy
+from gitdesk.domain.text import header_text, one_line
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,12 @@ def approval_request(smtp: Smtp, to: list[str], ticket: dict[str, Any],
     message = EmailMessage()
     message["From"] = smtp.sender
     message["To"] = ", ".join(to)
-    message["Subject"] = f"Approval needed: {ticket['id']} {ticket['summary']}"
+    message["Subject"] = header_text(f"Approval needed: {ticket['id']} {ticket['summary']}")
     message["Message-ID"] = f"<{uuid.uuid4().hex}@gitdesk>"
-    needs = "\n".join(f"  - {m}" for m in missing)
+    needs = "\n".join(f"  - {one_line(str(m))}" for m in missing)
     message.set_content(
         f"{ticket['id']} ({ticket['type']}, {ticket['status']}) needs approval:\n{needs}\n\n"
-        f"Summary: {ticket['summary']}\n\n"
+        f"Summary: {one_line(ticket['summary'])}\n\n"
         f"Review it with:  gitdesk show {ticket['id']}\n"
         f"Approve with:    gitdesk approve {ticket['id']} -m \"...\"\n"
         f"Reject with:     gitdesk reject {ticket['id']} -m \"why\"\n")
@@ -100,15 +104,29 @@ def send(smtp: Smtp, message: EmailMessage) -> None:
         client.send_message(message)
 
 
-def deliver(repo: gitio.Repo, smtp: Smtp, message: EmailMessage) -> str | None:
-    """Queue then send; returns the error text if it stays in the outbox."""
-    path = queue(repo, message)
+@dataclass(frozen=True)
+class Delivery:
+    """How a message fared: sent, or the reason it was not and where it waits."""
+
+    error: str | None = None
+    queued: Path | None = None
+
+
+def deliver(repo: gitio.Repo, smtp: Smtp, message: EmailMessage) -> Delivery:
+    """Queue then send. Any failure to send leaves the message queued; if even the
+    outbox cannot be written, it is still sent if it can be."""
+    try:
+        path: Path | None = queue(repo, message)
+        unqueued = ""
+    except OSError as exc:
+        path, unqueued = None, f"; the outbox could not keep it either ({exc})"
     try:
         send(smtp, message)
-    except (OSError, smtplib.SMTPException) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    path.unlink(missing_ok=True)
-    return None
+    except Exception as exc:  # whatever smtplib or the message raises: the action stands
+        return Delivery(f"{type(exc).__name__}: {exc}{unqueued}", path)
+    if path is not None:
+        path.unlink(missing_ok=True)
+    return Delivery()
 
 
 def flush(repo: gitio.Repo, smtp: Smtp) -> tuple[int, list[str]]:
@@ -119,7 +137,7 @@ def flush(repo: gitio.Repo, smtp: Smtp) -> tuple[int, list[str]]:
         message = BytesParser(policy=SMTP_POLICY).parsebytes(path.read_bytes())
         try:
             send(smtp, message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # it stays queued, whatever went wrong
             errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
         path.unlink(missing_ok=True)

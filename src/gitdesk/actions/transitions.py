@@ -10,6 +10,7 @@ from gitdesk.domain.edits import Context, Edit
 from gitdesk.domain.incident import resolve_children
 from gitdesk.domain.model import Note, Ticket
 from gitdesk.domain.workflow import Entry, check_move, enter_state, target_state
+from gitdesk.errors import RuleViolation
 from gitdesk.store.write import Desk, Written
 
 
@@ -29,6 +30,11 @@ def moved(ticket: Ticket, ctx: Context, move: Move) -> Edit:
     workflow = config.workflow_for(ticket.type, ticket.data)
     source = ticket.status
     target = target_state(workflow, move.target)
+    if move.target == "reopen" and "reopen" not in workflow.states \
+            and workflow.category(source) == "open":
+        raise RuleViolation(f"{ticket.id}: cannot reopen: it is {source}, not resolved or "
+                            "closed", hint=f"to move it on: gitdesk transition {ticket.id} "
+                                           f"{target}")
     check_move(workflow, ticket.id, source, target)
     resolving = workflow.category(target) == "resolved"
     verb = enter_state(config, workflow, ticket, target, Entry(

@@ -1,10 +1,16 @@
-"""Human views of tickets: the `show` text form and list columns."""
+"""Human views of tickets: the `show` text form and list columns.
+
+Everything in the text form goes through domain.text (one_line for one-line
+fields, lines for text of several lines), so ticket text cannot send control
+characters to the terminal or pass a line of its own off as another field."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gitdesk.domain.text import cell
+from gitdesk.domain.text import lines as text_lines
+from gitdesk.domain.text import one_line
+from gitdesk.domain.where import lookup
 
 LIST_COLUMNS = ("id", "status", "priority", "assignee", "group", "ci", "summary")
 HEADER_FIELDS = (
@@ -26,28 +32,31 @@ TEXT_FIELDS = (
 
 
 def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -> str:
-    lines = [f"{data['id']}  {data['summary']}", ""]
+    lines = [f"{one_line(data['id'])}  {one_line(data['summary'])}", ""]
     width = max(len(label) for label in
                 [*(label for _, label in HEADER_FIELDS), *(captions or {}).values()])
     for key, label in HEADER_FIELDS:
         if data.get(key) not in (None, "", []):
-            lines.append(f"  {label:<{width}}  {cell(data[key])}")
+            lines.append(f"  {label:<{width}}  {one_line(data[key])}")
     window = data.get("window")
     if window:
-        lines.append(f"  {'window':<{width}}  {window.get('start')} → {window.get('end')}")
+        lines.append(f"  {'window':<{width}}  {one_line(window.get('start'))} → "
+                     f"{one_line(window.get('end'))}")
     escalation = data.get("escalation")
     if escalation:
-        lines.append(f"  {'escalation':<{width}}  level {escalation.get('level', 0)}"
-                     + (f", manager {escalation['manager']}" if escalation.get("manager") else ""))
+        manager = escalation.get("manager")
+        lines.append(f"  {'escalation':<{width}}  level {one_line(escalation.get('level', 0))}"
+                     + (f", manager {one_line(manager)}" if manager else ""))
     for key, value in sorted((data.get("fields") or {}).items()):
-        label = (captions or {}).get(key, key)
-        lines.append(f"  {label:<{width}}  {cell(value)}")
+        label = one_line((captions or {}).get(key, key))
+        lines.append(f"  {label:<{width}}  {one_line(value)}")
     for key, title in TEXT_FIELDS:
         if data.get(key):
-            lines += ["", f"{title}:", *(f"  {line}" for line in str(data[key]).splitlines())]
+            lines += ["", f"{title}:", *(f"  {line}" for line in text_lines(data[key]))]
     if data.get("links"):
         lines += ["", "Links:"]
-        lines += [f"  {link['rel']:<14} {link['id']}" for link in data["links"]]
+        lines += [f"  {one_line(link['rel']):<14} {one_line(link['id'])}"
+                  for link in data["links"]]
     trail = [e for e in data.get("events") or [] if str(e.get("kind", "")).endswith("escalation")]
     if trail:
         lines += ["", "Escalations:"]
@@ -56,22 +65,19 @@ def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -
                 what = f"to group {event.get('to')} (from {event.get('from') or 'none'})"
             else:
                 what = f"level {event.get('level')} to {event.get('to')}"
-            lines.append(f"  {event['at']}  {event['by']}: {what}: {event.get('text', '')}")
+            lines.append(f"  {one_line(event['at'])}  {one_line(event['by'])}: "
+                         f"{one_line(what)}: {one_line(event.get('text', ''))}")
     if data.get("notes"):
         lines += ["", "Notes:"]
         for note in data["notes"]:
             tag = " (internal)" if note.get("internal") else ""
-            text = str(note.get("text", "")).splitlines() or [""]
-            lines.append(f"  {note['at']}  {note['by']}{tag}: {text[0]}")
+            text = text_lines(note.get("text", ""))
+            lines.append(f"  {one_line(note['at'])}  {one_line(note['by'])}{tag}: {text[0]}")
             lines += [f"      {more}" for more in text[1:]]
     return "\n".join(lines) + "\n"
 
 
 def flat_record(data: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    record = {}
-    for column in columns:
-        if column.startswith("fields."):
-            record[column] = (data.get("fields") or {}).get(column[7:])
-        else:
-            record[column] = data.get(column)
-    return record
+    """The columns of a ticket, read as --where reads them (fields.NAME, or a custom
+    field's bare id)."""
+    return {column: lookup(data, column) for column in columns}

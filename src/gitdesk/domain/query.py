@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitdesk.domain.config import DeskConfig
+from gitdesk.domain.model import KEY_ORDER
+from gitdesk.domain.where import name_list, unknown_name
 from gitdesk.errors import UsageError
 
 SORT_KEYS = ("priority", "created", "due", "status", "id", "type", "assignee", "group", "ci",
@@ -19,6 +21,44 @@ class Filters:
     statuses: Sequence[str] = ()
     state_category: str | None = None  # open, resolved or closed
     equals: dict[str, str] = field(default_factory=dict)  # assignee, group, priority, ci, ...
+
+
+def field_names(config: DeskConfig, derived: Sequence[str] = ()) -> tuple[str, ...]:
+    """The names a --where expression or a --columns list may use: the ticket keys
+    gitdesk knows, fields.NAME and the bare id of each custom field of the desk's
+    types, and the derived columns of the command (`derived`)."""
+    custom = list(dict.fromkeys(f.id for t in config.types.values() for f in t.fields))
+    return tuple(dict.fromkeys([*KEY_ORDER, *derived, *(f"fields.{c}" for c in custom),
+                                *(c for c in custom if c not in KEY_ORDER)]))
+
+
+def check_names(flag: str, given: Sequence[str], known: Sequence[str], what: str,
+                plural: str, *, any_case: bool = False) -> None:
+    """Each of `given` is one of `known`, or a usage error names it and lists them."""
+    folded = {k.lower() for k in known} if any_case else set(known)
+    for name in given:
+        if (name.lower() if any_case else name) not in folded:
+            raise UsageError(f"{flag}: unknown {what} {unknown_name(name, known)}",
+                             hint=f"{plural}: {name_list(known) or 'none'}")
+
+
+def states_of(config: DeskConfig, types: Sequence[str]) -> tuple[str, ...]:
+    """Every status of the workflows of these types (all types if none)."""
+    names: dict[str, None] = {}
+    for type_name in types or config.types:
+        if type_name in config.types:
+            for workflow in _workflows(config, type_name):
+                names.update(dict.fromkeys(workflow.states))
+    return tuple(names)
+
+
+def check_filters(config: DeskConfig, filters: Filters) -> None:
+    """A status or priority the desk does not have is a typo, not an empty result."""
+    check_names("--status", filters.statuses, states_of(config, filters.types), "status",
+                "statuses")
+    if "priority" in filters.equals:
+        check_names("--priority", [filters.equals["priority"]], tuple(config.priorities),
+                    "priority", "priorities", any_case=True)
 
 
 def category_of(config: DeskConfig, data: dict[str, Any]) -> str | None:

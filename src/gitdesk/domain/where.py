@@ -7,7 +7,8 @@
     TEST   := FIELD OP VALUE | FIELD "in" "(" VALUE ("," VALUE)* ")"
     OP     := "=" | "!=" | "<" | ">" | "<=" | ">=" | "~"      (~ contains, any case)
     FIELD  := a ticket key (status, priority, ci, created, ...), fields.NAME,
-              or the id of a custom field
+              or the id of a custom field (a name the desk does not know is an
+              error, never a filter that matches nothing)
     VALUE  := a bare word (web01, 2026-11-01, 42) or a quoted string ('a b', "a b")
 
 Keywords are case-insensitive. Numbers compare as numbers, everything else as
@@ -17,8 +18,9 @@ services) matches when any element does. A missing field equals nothing.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +45,25 @@ class Token:
 
 
 class WhereError(UsageError):
-    def __init__(self, expr: str, pos: int, message: str) -> None:
+    def __init__(self, expr: str, pos: int, message: str, *, hint: str | None = None) -> None:
         caret = " " * pos + "^"
         super().__init__(f"--where: {message} at position {pos + 1}\n  {expr}\n  {caret}",
-                         hint="see `gitdesk list --help` for the query language")
+                         hint=hint or "see `gitdesk list --help` for the query language")
+
+
+def name_list(known: Collection[str]) -> str:
+    """The names for a hint; custom fields, which come both as NAME and fields.NAME,
+    once."""
+    short = [n for n in known if not n.startswith("fields.")]
+    if len(short) == len(known):
+        return ", ".join(short)
+    return ", ".join(short) + " (custom fields also as fields.NAME)"
+
+
+def unknown_name(name: str, known: Collection[str]) -> str:
+    """`'priorty' (did you mean 'priority'?)`: a name that is not one of known."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def tokenize(expr: str) -> list[Token]:
@@ -67,8 +84,9 @@ def tokenize(expr: str) -> list[Token]:
 
 
 class _Parser:
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, fields: Collection[str] | None) -> None:
         self.expr = expr
+        self.fields = fields
         self.tokens = tokenize(expr)
         self.i = 0
 
@@ -130,6 +148,10 @@ class _Parser:
         if token.kind != "word":
             raise self.fail(token, f"expected a field name, found {token.text or 'the end'!r}")
         name = token.text
+        if self.fields is not None and name not in self.fields:
+            raise WhereError(self.expr, token.pos,
+                             f"unknown field {unknown_name(name, self.fields)}",
+                             hint=f"fields: {name_list(self.fields)}")
         if self.keyword("in"):
             return _member(name, self.parse_list())
         op = self.take()
@@ -158,8 +180,25 @@ class _Parser:
                 raise self.fail(separator, "expected ',' or ')'")
 
 
-def compile_where(expr: str) -> Predicate:
-    return _Parser(expr).parse()
+def compile_where(expr: str, fields: Collection[str] | None = None) -> Predicate:
+    """The predicate of an expression; with `fields`, a field not among them is an error."""
+    return _Parser(expr, fields).parse()
+
+
+def ticket_shaped(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values kept flat, custom fields as `fields.NAME` keys (as the reports keep
+    them), shaped as a ticket is (custom fields under `fields`), so that one
+    expression selects the same tickets from either."""
+    record: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for key, value in values.items():
+        if key.startswith("fields."):
+            custom[key[7:]] = value
+        else:
+            record[key] = value
+    if custom:
+        record["fields"] = {**(record.get("fields") or {}), **custom}
+    return record
 
 
 def lookup(record: dict[str, Any], name: str) -> Any:

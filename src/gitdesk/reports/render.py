@@ -1,13 +1,21 @@
-"""Rendering reports as text, Markdown, HTML (with SVG charts), CSV and JSON."""
+"""Rendering reports as text, Markdown, HTML (with SVG charts), CSV and JSON.
+
+Ticket text is untrusted in every format: the text form shows control
+characters visibly, Markdown escapes what would make a link, an image, HTML or
+a new column, CSV cells are neutralised for spreadsheets, JSON is exact data
+with terminal-active characters escaped, and HTML is autoescaped by a jinja2
+sandbox (a desk's own template is committed text, not code to trust).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from gitdesk.domain.text import cell
+from gitdesk.domain.text import cell, inert_json, markdown_cell, one_line
+from gitdesk.domain.text import csv_text as csv_rows
+from gitdesk.reports import render_template
 from gitdesk.reports.compute import Chart, Report, Section
 
 FORMATS = ("text", "markdown", "html", "csv", "json")
@@ -25,12 +33,13 @@ def _stamp(report: Report) -> str:
 def text(report: Report) -> str:
     from tabulate import tabulate
 
-    out = [f"{report.title} — as of {_stamp(report)}", ""]
+    out = [f"{one_line(report.title)} — as of {_stamp(report)}", ""]
     for section in report.sections:
-        out.append(section.title)
+        out.append(one_line(section.title))
         if section.rows:
-            out.append(tabulate(_cells(section), headers=section.columns, tablefmt="simple",
-                                disable_numparse=True))
+            rows = [[one_line(value) for value in row] for row in section.rows]
+            out.append(tabulate(rows, headers=[one_line(c) for c in section.columns],
+                                tablefmt="simple", disable_numparse=True))
         else:
             out.append("  (none)")
         out.append("")
@@ -38,9 +47,7 @@ def text(report: Report) -> str:
 
 
 def markdown(report: Report) -> str:
-    def esc(value: str) -> str:
-        return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
+    esc = markdown_cell
     out = [f"## {esc(report.title)}", "", f"As of {_stamp(report)}.", ""]
     for section in report.sections:
         out += [f"### {esc(section.title)}", ""]
@@ -59,16 +66,15 @@ def markdown(report: Report) -> str:
 
 
 def csv_text(report: Report) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    rows: list[list[Any]] = []
     for i, section in enumerate(report.sections):
         if i:
-            writer.writerow([])
+            rows.append([])
         if len(report.sections) > 1:
-            writer.writerow([section.title])
-        writer.writerow(section.columns)
-        writer.writerows(_cells(section))
-    return buffer.getvalue()
+            rows.append([section.title])
+        rows.append(list(section.columns))
+        rows += section.rows
+    return csv_rows(rows)
 
 
 def json_text(report: Report) -> str:
@@ -77,7 +83,7 @@ def json_text(report: Report) -> str:
         "sections": [{"title": s.title, "columns": s.columns, "rows": s.records()}
                      for s in report.sections],
         "definitions": report.definitions}
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return inert_json(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 def svg_bars(chart: Chart, *, width: int = 640, height: int = 260) -> str:
@@ -122,23 +128,27 @@ def svg_bars(chart: Chart, *, width: int = 640, height: int = 260) -> str:
     return "".join(parts)
 
 
-def html(report: Report, *, overrides: dict[str, str] | None = None) -> str:
-    from jinja2 import ChoiceLoader, DictLoader, Environment, PackageLoader
+@dataclass(frozen=True)
+class Template:
+    """A template's source and the file it came from (named in every error)."""
+
+    path: str
+    source: str
+
+
+def html(report: Report, *, overrides: dict[str, Template] | None = None) -> str:
     from markupsafe import Markup
 
-    env = Environment(loader=ChoiceLoader([DictLoader(overrides or {}),
-                                           PackageLoader("gitdesk.reports", "templates")]),
-                      autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
     sections = [{"title": s.title, "columns": s.columns, "rows": _cells(s), "note": s.note,
                  "chart": Markup(svg_bars(s.chart)) if s.chart else None}
                 for s in report.sections]
-    return env.get_template("report.html").render(
-        title=report.title, as_of=_stamp(report), sections=sections,
-        definitions=report.definitions)
+    given = {name: (t.path, t.source) for name, t in (overrides or {}).items()}
+    return render_template("report.html", overrides=given, title=report.title,
+                           as_of=_stamp(report), sections=sections,
+                           definitions=report.definitions)
 
 
-def render(report: Report, fmt: str, *, overrides: dict[str, str] | None = None) -> str:
+def render(report: Report, fmt: str, *, overrides: dict[str, Template] | None = None) -> str:
     if fmt == "text":
         return text(report)
     if fmt == "markdown":

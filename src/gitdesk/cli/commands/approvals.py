@@ -6,6 +6,7 @@ import click
 
 from gitdesk.actions import approve as approving
 from gitdesk.cli.common import desk_of, require
+from gitdesk.domain.text import one_line
 from gitdesk.errors import GitdeskError
 from gitdesk.store.write import Desk
 from gitdesk.verify import trust
@@ -19,7 +20,7 @@ def approve(ctx: click.Context, ticket: str, message: str | None) -> None:
     """Approve a change or request, in a commit signed with your key."""
     desk = desk_of(ctx)
     written = approving.decide(desk, ticket, approve=True, comment=message)
-    click.echo(written.change.subject, err=True)
+    click.echo(one_line(written.change.subject), err=True)
 
 
 @click.command("reject", epilog='Example:\n  gitdesk reject CHG-3MZ8 -m "No back-out plan"')
@@ -31,7 +32,7 @@ def reject(ctx: click.Context, ticket: str, message: str | None) -> None:
     message = require(message, "--message (-m)", "Reason")
     desk = desk_of(ctx)
     written = approving.decide(desk, ticket, approve=False, comment=message)
-    click.echo(written.change.subject, err=True)
+    click.echo(one_line(written.change.subject), err=True)
 
 
 def request_approvals(desk: Desk, ticket_id: str) -> None:
@@ -45,19 +46,28 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
     data = ticket.plain()
     missing = trust.missing(desk.repo, desk.ref, config, policy, data)
     for shortfall in missing:
-        click.echo(f"gitdesk: {ticket.id} {shortfall}", err=True)
+        click.echo(f"gitdesk: {ticket.id} {one_line(str(shortfall))}", err=True)
     from gitdesk.actions import notify as mail  # smtplib and email cost start-up; only load to send
 
     smtp = mail.Smtp.from_config(config.raw)
     to = mail.recipients(policy, missing)
     if smtp is None or not to or not missing:
         return
-    error = mail.deliver(desk.repo, smtp, mail.approval_request(smtp, to, data, missing))
-    if error:
-        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({error}); the "
+    try:
+        message = mail.approval_request(smtp, to, data, missing)
+    except Exception as exc:  # the action is committed: say so, never fail it now
+        click.echo(f"gitdesk: warning: could not write the email to {', '.join(to)} "
+                   f"({type(exc).__name__}: {exc}): ask them yourself", err=True)
+        return
+    outcome = mail.deliver(desk.repo, smtp, message)
+    if outcome.error is None:
+        click.echo(f"gitdesk: asked {', '.join(to)} by email", err=True)
+    elif outcome.queued is not None:
+        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({outcome.error}); the "
                    "message waits in the outbox: run `gitdesk notify flush`", err=True)
     else:
-        click.echo(f"gitdesk: asked {', '.join(to)} by email", err=True)
+        click.echo(f"gitdesk: warning: could not email {', '.join(to)} ({outcome.error}): "
+                   "ask them yourself", err=True)
 
 
 @click.group("notify")

@@ -21,9 +21,9 @@ COLUMNS = ("at", "author", "action", "field", "old", "new")
 def history(ctx: click.Context, ticket: str, fmt: str) -> None:
     """Who changed what, when: the ticket's timeline from the git history."""
     _tid, events = timeline.ticket_history(desk_of(ctx), ticket)
-    records = rows(events, width=50 if fmt == "table" else None)
+    records = rows(events, width=None)
     columns = (*COLUMNS, "commit") if fmt != "table" else COLUMNS
-    emit(render(records, columns, fmt))
+    emit(render(records, columns, fmt, width=50))
 
 
 def rows(events: list[timeline.Event], *, width: int | None = 50) -> list[dict[str, Any]]:

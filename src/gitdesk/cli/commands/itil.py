@@ -19,6 +19,7 @@ from gitdesk.domain import change as changes
 from gitdesk.domain import incident, problem
 from gitdesk.domain.clock import iso
 from gitdesk.domain.config import parse_duration
+from gitdesk.domain.text import one_line
 from gitdesk.errors import UsageError
 from gitdesk.index.tickets import current_rows
 from gitdesk.reports import render_template
@@ -45,7 +46,7 @@ def escalate(ctx: click.Context, ticket: str, to_group: str | None, assignee: st
     """Escalate a ticket (recorded in its escalation trail)."""
     written = itil_actions.escalate(desk_of(ctx), ticket, to_group=to_group, up=up,
                                     text=message, assignee=assignee)
-    click.echo(written.change.subject, err=True)
+    click.echo(one_line(written.change.subject), err=True)
 
 
 @click.command("ci", epilog="Example:\n  gitdesk ci web01")
@@ -190,7 +191,7 @@ def risk(ctx: click.Context, ticket: str, answers: tuple[str, ...]) -> None:
             if question.id not in given:
                 given[question.id] = click.confirm(question.text)
     written = itil_actions.assess_risk(desk, ticket, answers=given)
-    click.echo(written.change.subject, err=True)
+    click.echo(one_line(written.change.subject), err=True)
 
 
 COMMANDS = [escalate, ci, catalog, kedb, problems, changes_group, risk]

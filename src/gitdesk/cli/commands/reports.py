@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from gitdesk import gitio
-from gitdesk.cli.common import date_option, desk_of, emit
-from gitdesk.domain.clock import parse_time
+from gitdesk.cli.common import as_of_option, date_option, desk_of, emit
+from gitdesk.domain import query
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
-from gitdesk.domain.where import compile_where
-from gitdesk.errors import UsageError
+from gitdesk.domain.where import compile_where, ticket_shaped
+from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.index.tickets import Index, using
 from gitdesk.reports import compute, render
 from gitdesk.reports.facts import DEFINITIONS, REPORT_FIELDS, Facts, facts_as_of
 from gitdesk.store.read import Snapshot
-from gitdesk.store.write import Desk
 
 NAMES = (*compute.REPORTS, "weekly")
-
-
-def as_of_time(desk: Desk, text: str | None) -> datetime:
-    """A date or date-time, or a revision (its author time); default: now."""
-    if not text:
-        return datetime.now(UTC).replace(microsecond=0)
-    try:
-        if "-" not in text:  # an abbreviated hash like 20260730 is a revision, not a date
-            raise ValueError(text)
-        moment = parse_time(text)
-    except ValueError:
-        commit = gitio.rev_commit(desk.repo, text)
-        return datetime.fromtimestamp(commit.author.time, UTC)
-    return moment.replace(hour=23, minute=59, second=59) if len(text) == 10 else moment
-
+TEMPLATE_PATH = ".gitdesk/templates/report.html"
+# what --where may name besides a ticket's own keys: the times the reports derive
+DERIVED = ("opened", "modified", "resolved", "closed")
 
 
 def _edges(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -77,9 +64,10 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
            buckets: str | None, fields: tuple[str, ...], sort_keys: tuple[str, ...],
            fmt: str, output: Path | None) -> None:
     """Reports computed from the git history (see the README for definitions)."""
+    if where_expr is not None:
+        compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
-    moment = as_of_time(desk, as_of)
-    keep = _keep(where_expr)
+    moment = as_of_option(desk, as_of)
 
     def compute_with(index: Index) -> tuple[Snapshot, compute.Report]:
         snap, _progress = index.refresh_events()
@@ -88,6 +76,10 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
             if type_name not in config.types:
                 raise UsageError(f"--type: unknown ticket type {type_name!r}",
                                  hint=f"types: {', '.join(config.types)}")
+        names = query.field_names(config, DERIVED)
+        custom = [n[7:] for n in names if n.startswith("fields.")]
+        query.check_names("--field", fields, custom, "custom field", "custom fields")
+        keep = _keep(where_expr, names)
 
         wanted = None if where_expr is not None else \
             (*REPORT_FIELDS, *(f"fields.{f}" for f in fields))
@@ -107,9 +99,7 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
 
     snap, result = using(desk, compute_with)
     result.definitions = list(DEFINITIONS)
-    override = snap.read(".gitdesk/templates/report.html")
-    overrides = {"report.html": override.decode("utf-8")} if override is not None else None
-    text = render.render(result, fmt, overrides=overrides)
+    text = render.render(result, fmt, overrides=_overrides(snap) if fmt == "html" else None)
     if output is None:
         emit(text if text.endswith("\n") else text + "\n")
     else:
@@ -117,11 +107,35 @@ def report(ctx: click.Context, name: str, as_of: str | None, start: str | None,
         click.echo(f"wrote {output}", err=True)
 
 
-def _keep(where_expr: str | None) -> Callable[[Facts], bool] | None:
+def _overrides(snap: Snapshot) -> dict[str, render.Template] | None:
+    """The desk's own report page, if it has committed one."""
+    data = snap.read(TEMPLATE_PATH)
+    if data is None:
+        return None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GitdeskError(f"{TEMPLATE_PATH}: not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start})") from None
+    return {"report.html": render.Template(TEMPLATE_PATH, source)}
+
+
+def _keep(where_expr: str | None, names: tuple[str, ...]) -> Callable[[Facts], bool] | None:
+    """The --where filter over report facts: the same expression selects the same
+    tickets as `list --where` (custom fields included)."""
     if where_expr is None:
         return None
-    predicate = compile_where(where_expr)
-    return lambda t: predicate({"id": t.id, "type": t.type, **t.values})
+    predicate = compile_where(where_expr, names)
+
+    def keep(t: Facts) -> bool:
+        derived = {name: _stamp(getattr(t, name)) for name in DERIVED}
+        return predicate(ticket_shaped({**t.values, "id": t.id, "type": t.type, **derived}))
+
+    return keep
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def _compute(name: str, config: DeskConfig, source: compute.Source, moment: datetime, *,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from gitdesk.actions import tickets as actions
 from gitdesk.cli.commands.approvals import request_approvals
-from gitdesk.cli.common import desk_of, emit, format_option, parse_pairs, require
-from gitdesk.cli.output import render
+from gitdesk.cli.common import at_option, desk_of, emit, format_option, parse_pairs, require
+from gitdesk.cli.output import json_text, render
 from gitdesk.cli.views import LIST_COLUMNS, flat_record, show_text
 from gitdesk.domain import problem, query
 from gitdesk.domain.approvals import required_levels
@@ -106,19 +105,21 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
                            category=str(category) if category else None, limit=3)
     for match in found:
         workaround = one_line(match.data.get("workaround"), 80)
-        click.echo(f"hint: known error {match.data['id']}: {match.data['summary']} "
+        click.echo(f"hint: known error {match.data['id']}: {one_line(match.data['summary'])} "
                    f"— workaround: {workaround}", err=True)
 
 
 @click.command("show", epilog="Example:\n  gitdesk show INC-7Q2K --format json")
 @click.argument("ticket")
-@click.option("--at", "rev", metavar="REV", help="Show the ticket as it was at a revision.")
+@click.option("--at", "when", metavar="DATE|REV",
+              help="Show the ticket as it was at a revision, or at a date (the last commit "
+                   "at or before it).")
 @format_option(("text", "table", "json", "yaml", "csv"), default="text")
 @click.pass_context
-def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
+def show(ctx: click.Context, ticket: str, when: str | None, fmt: str) -> None:
     """Show one ticket."""
     desk = desk_of(ctx)
-    snap = desk.snapshot(rev)
+    snap = desk.snapshot(at_option(desk, when))
     data = snap.ticket(ticket).plain()
     if fmt == "text":
         captions = {f.id: f.caption for f in snap.config.types[data["type"]].fields}
@@ -127,7 +128,7 @@ def show(ctx: click.Context, ticket: str, rev: str | None, fmt: str) -> None:
     elif fmt == "yaml":
         emit(dump(data).decode("utf-8"))
     elif fmt == "json":
-        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        emit(json_text(data))
     else:
         columns = tuple(k for k in data if k not in ("notes", "links", "events", "approvals"))
         emit(render([data], columns, fmt))
@@ -156,18 +157,23 @@ Examples:
               help="Query, e.g. \"priority in (critical, high) and ci ~ web\" "
                    "(operators = != < > <= >= ~ in; and, or, not, parentheses).")
 @click.option("--limit", type=click.IntRange(min=1))
-@click.option("--columns", help="Comma-separated columns (fields.X for custom fields).")
-@click.option("--at", "rev", metavar="REV", help="List the desk as it was at a revision.")
+@click.option("--columns", help="Comma-separated columns (ticket keys, fields.X for custom "
+                                "fields).")
+@click.option("--at", "when", metavar="DATE|REV",
+              help="List the desk as it was at a revision, or at a date (the last commit at "
+                   "or before it).")
 @format_option()
 @click.pass_context
 def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...],
              category: str | None, assignee: str | None, group: str | None,
              priority: str | None, ci: str | None, category_name: str | None,
              sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
-             limit: int | None, columns: str | None, rev: str | None, fmt: str) -> None:
+             limit: int | None, columns: str | None, when: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
-    predicate = compile_where(where_expr) if where_expr is not None else None
+    if where_expr is not None:
+        compile_where(where_expr)  # a syntax error is reported before the desk is read
     desk = desk_of(ctx)
+    rev = at_option(desk, when)
     config = desk.snapshot(rev).config
     for type_name in types:
         if type_name not in config.types:
@@ -178,6 +184,11 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
                                 ("category", category_name)) if v}
     filters = query.Filters(types=types, statuses=statuses, state_category=category,
                             equals=equals)
+    query.check_filters(config, filters)
+    names = query.field_names(config)
+    predicate = compile_where(where_expr, names) if where_expr is not None else None
+    shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
+    query.check_names("--columns", shown, names, "column", "columns")
     where, params = query.sql_prefilter(config, filters, desk.ref) if rev is None else ("", ())
     _snap, rows = current_rows(desk, rev=rev, where=where, params=params, scoped=rev is None)
     broken = [row for row in rows if row.data is None]
@@ -189,7 +200,6 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
                and (not escalated_only or escalated(row.data))
                and (predicate is None or predicate(row.data))]
     records = query.sort_records(config, records, sort_keys)[:limit]
-    shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
     emit(render([flat_record(r, shown) for r in records], shown, fmt))
 
 
@@ -243,11 +253,13 @@ def approval_text(desk: Desk, snap: Snapshot, ticket: Ticket) -> str:
     lines = ["", "Approvals:"]
     for state in trust.approval_states(desk.repo, desk.ref, ticket.path, data):
         entry = state.entry
-        comment = f" — {entry['comment']}" if entry.get("comment") else ""
-        lines.append(f"  {entry['at']}  {entry['by']} {entry['decision']} for "
-                     f"{entry.get('group', '?')}: {state.validity}{comment}")
+        comment = f" — {one_line(entry['comment'])}" if entry.get("comment") else ""
+        lines.append(f"  {one_line(entry['at'])}  {one_line(entry['by'])} "
+                     f"{one_line(entry['decision'])} for {one_line(entry.get('group', '?'))}: "
+                     f"{one_line(state.validity)}{comment}")
     if not data.get("approvals"):
         lines.append("  none yet")
     missing = trust.missing(desk.repo, desk.ref, snap.config, snap.policy, data)
-    lines += [f"  missing: {m}" for m in missing] or ["  all approval levels are satisfied"]
+    lines += [f"  missing: {one_line(str(m))}" for m in missing] or \
+        ["  all approval levels are satisfied"]
     return "\n".join(lines) + "\n"
