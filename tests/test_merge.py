@@ -547,6 +547,36 @@ def _date_time(value: object) -> bool:
         return False
 
 
+HASHED = """
+import json, sys
+from gitdesk.actions.init import template_file
+from gitdesk.domain.merge import Side, merge_ticket
+from gitdesk.verify.configs import parse_config
+base = json.loads(sys.argv[1])
+ours, theirs = dict(base), dict(base)
+P, C = "PRB-3MZ81KQA", "CHG-4K2M7Q2K"
+ours["links"] = [{"rel": "causes", "id": P}, {"rel": "fixes", "id": C}]
+theirs["links"] = [{"rel": "related", "id": C}, {"rel": "causes", "id": C}]
+ours["fields"], theirs["fields"] = {"b": 1, "a": 2, "c": 3}, {"c": 4, "z": 1, "y": 2}
+ours["notes"] = [{"at": "2026-11-25T17:00:00Z", "by": "a", "text": "x"}]
+theirs["notes"] = [{"at": "2026-11-25T17:00:00Z", "by": "b", "text": "x"}]
+result = merge_ticket(parse_config(template_file("itil", "config.yaml")), base, Side(ours),
+                      Side(theirs))
+print(json.dumps([result.data, result.conflicts]))
+"""
+
+
+def test_the_merge_does_not_depend_on_string_hashing() -> None:
+    base = json.dumps(make())
+    outputs = {subprocess.run([sys.executable, "-c", HASHED, base], capture_output=True,
+                              text=True, check=True, env={"PYTHONHASHSEED": seed}).stdout
+               for seed in ("0", "1", "4242")}
+    assert len(outputs) == 1
+    data, conflicts = json.loads(outputs.pop())
+    assert len(data["links"]) == 4 and list(data["fields"]) == ["a", "b", "c", "y", "z"]
+    assert [c["field"] for c in conflicts] == ["fields.c"]
+
+
 CONFLICT = {"field": "summary", "value": None, "kept": "x", "by": "", "at": "", "commit": ""}
 
 
