@@ -20,7 +20,7 @@ KEY_ORDER = (
     "resolution_code", "solution", "symptom", "root_cause", "workaround", "known_error",
     "standard_change", "approval_required", "risk", "risk_answers", "window", "cis", "services",
     "implementation_plan", "backout_plan", "test_plan", "outcome", "escalation", "links",
-    "fields", "notes", "events", "approvals",
+    "fields", "notes", "events", "approvals", "conflicts",
 )
 IMMUTABLE = ("id", "uid", "type", "created", "change_type", "request_type",
              "approval_required")
