@@ -18,6 +18,7 @@ from gitdesk.domain.keys import admins_with_keys, parse_key
 from gitdesk.errors import GitdeskError, UsageError
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Change, Desk, Written
+from gitdesk.verify.shims import configure_merge_driver
 from gitdesk.verify.signing import KEYS_DIR, SigningKey, export_openpgp, ssh_public_key
 from gitdesk.yaml import roundtrip as yamlio
 
@@ -86,7 +87,10 @@ def _init(repo: gitio.Repo, path: Path, template: str,
             change.files[".gitattributes"] = attributes + GITATTRIBUTES.encode()
         return change
 
-    return desk, desk.commit(build)
+    written = desk.commit(build)
+    if repo.workdir is not None:
+        configure_merge_driver(repo)
+    return desk, written
 
 
 def require_identity(git_dir: Path) -> None:

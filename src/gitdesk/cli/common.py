@@ -14,6 +14,7 @@ from gitdesk import gitio
 from gitdesk.domain.clock import iso, parse_time
 from gitdesk.errors import GitdeskError, NotFound, UsageError
 from gitdesk.store.write import Desk
+from gitdesk.verify import shims
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,10 @@ def desk_of(ctx: click.Context) -> Desk:
                                           "refs/heads/"]).decode("utf-8", "replace").split()
         raise NotFound(f"{flag}: there is no branch {obj.branch!r} in this repository",
                        hint=f"branches: {', '.join(names) or 'none yet'}")
+    if shims.missing_driver_once(desk.repo):
+        click.echo("gitdesk: note: git merges ticket files as text in this clone (notes "
+                   "of two clones then conflict); `gitdesk doctor --fix` sets up gitdesk's "
+                   "merge driver", err=True)
     return desk
 
 

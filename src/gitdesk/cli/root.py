@@ -42,6 +42,7 @@ COMMAND_MODULES = {
     "verify": "hooks", "hook": "hooks", "hooks": "hooks",
     "doctor": "doctor", "reindex": "reports", "report": "reports", "people": "people",
     "import": "importer",
+    "sync": "sync", "merge-file": "sync", "conflicts": "sync",
 }
 
 

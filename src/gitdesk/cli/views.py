@@ -67,6 +67,14 @@ def show_text(data: dict[str, Any], *, captions: dict[str, str] | None = None) -
                 what = f"level {event.get('level')} to {event.get('to')}"
             lines.append(f"  {one_line(event['at'])}  {one_line(event['by'])}: "
                          f"{one_line(what)}: {one_line(event.get('text', ''))}")
+    if data.get("conflicts"):
+        lines += ["", "Conflicts to settle (gitdesk conflicts resolve ID FIELD):"]
+        for entry in data["conflicts"]:
+            who = " ".join(one_line(x) for x in (entry.get("by"), entry.get("at"),
+                                                 str(entry.get("commit") or "")[:10]) if x)
+            lines.append(f"  {one_line(entry.get('field'))}: kept {one_line(entry.get('kept'))}"
+                         f"; the other side had {one_line(entry.get('value'))}"
+                         + (f" ({who})" if who else ""))
     if data.get("notes"):
         lines += ["", "Notes:"]
         for note in data["notes"]:

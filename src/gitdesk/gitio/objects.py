@@ -3,6 +3,8 @@ pygit2, and the references that point at commits."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,7 @@ import pygit2
 
 from gitdesk.domain.clock import Identity
 from gitdesk.errors import GitdeskError, NotFound
+from gitdesk.gitio.process import run_status
 
 if TYPE_CHECKING:
     from gitdesk.gitio.repo import Repo
@@ -221,3 +224,19 @@ def signature_of(repo: Repo, oid: str) -> tuple[str, bytes] | None:
         else str(signature)
     payload = data if isinstance(data, bytes) else str(data).encode("utf-8")
     return sig_text, payload
+
+
+def merge_blobs(repo: Repo, base: str | None, ours: str, theirs: str) -> str | None:
+    """git's own line merge of three blobs (`git merge-file`); the merged blob, or None
+    when the sides changed the same lines."""
+    with tempfile.TemporaryDirectory(prefix="gitdesk-merge-") as folder:
+        names = []
+        for label, oid in (("base", base), ("ours", ours), ("theirs", theirs)):
+            path = os.path.join(folder, label)
+            with open(path, "wb") as out:
+                out.write(blob_data(repo, oid) if oid is not None else b"")
+            names.append(path)
+        code, merged = run_status(repo, ["merge-file", "-p", names[1], names[0], names[2]])
+    if code != 0:
+        return None
+    return write_blob(repo, merged)

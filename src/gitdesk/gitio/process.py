@@ -41,6 +41,21 @@ def run_git(repo: Repo | None, args: list[str], *, input: bytes | None = None,
     return proc.stdout
 
 
+def run_status(repo: Repo | None, args: list[str]) -> tuple[int, bytes]:
+    """Run the git binary for its exit status and output (a non-zero status is an
+    answer here, not a failure)."""
+    cmd = ["git"]
+    if repo is not None:
+        cmd += ["--git-dir", os.fspath(repo.git_dir)]
+    try:
+        proc = subprocess.run([*cmd, *args], capture_output=True, check=False,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise GitdeskError("the git binary was not found on PATH",
+                           hint="install git (apt-get install git)") from exc
+    return proc.returncode, proc.stdout
+
+
 def stream_git(repo: Repo | None, args: list[str], separator: bytes) -> Iterator[bytes]:
     """Run the git binary and yield its output record by record (split at
     `separator`, which starts each record) while git is still writing: the

@@ -13,6 +13,7 @@ commit that changes .gitdesk/.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -46,14 +47,36 @@ def merge_violations(rules: Rules, head: DeskTree, sides: list[DeskTree], base: 
         paths.update(path for path, _o, _n in gitio.changed_blobs(repo, side.tree, head.tree))
     violations: list[Violation] = []
     approvals = 0
+    moved = _moved(head, sides, paths)
     for path in sorted(paths):
         if path.startswith(DESK_DIR):
             violations += _desk_file(path, head, sides, base, signer, policy, trusted_base)
         elif path.startswith("tickets/") and path.endswith(".yaml"):
-            found, added = _ticket(rules, path, head, sides, base, signer)
+            found, added = _ticket(rules, path, head, sides, base, signer, moved)
             violations += found
             approvals += added
     return violations, approvals
+
+
+def _moved(head: DeskTree, sides: list[DeskTree], paths: set[str]) -> dict[str, Any]:
+    """Tickets renumbered by the merge (one side had opened a ticket with the other's
+    ID), by uid: the ticket at its new path, which no parent has, whose uid is that of
+    a parent's ticket whose path now holds another ticket."""
+    added: dict[str, Any] = {}
+    replaced: set[str] = set()
+    for path in paths:
+        if not (path.startswith("tickets/") and path.endswith(".yaml")):
+            continue
+        with contextlib.suppress(InvalidFile):
+            new = load(head, path)
+            if new is None:
+                continue
+            olds = [load(side, path) for side in sides]
+            if all(old is None for old in olds):
+                added[str(new.get("uid"))] = new
+            replaced.update(str(old.get("uid")) for old in olds
+                            if old is not None and old.get("uid") != new.get("uid"))
+    return {uid: data for uid, data in added.items() if uid in replaced}
 
 
 def _desk_file(path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
@@ -67,7 +90,7 @@ def _desk_file(path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
 
 
 def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
-            signer: Signer) -> tuple[list[Violation], int]:
+            signer: Signer, moved: dict[str, Any]) -> tuple[list[Violation], int]:
     size = len(head.read(path) or b"")
     if size > rules.config.limits.ticket_bytes:
         return blob_size(rules.config, path, size), 0
@@ -85,10 +108,23 @@ def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base
         return problems, 0
     workflow = rules.config.workflow_for(str(new["type"]), new)
     problems += required_fields(rules.config, workflow, path, new)
+    if all(old is None for old in olds) and str(new.get("uid")) not in moved:
+        problems.append(Violation(path, "history", f"{new['id']}: the merge opens a ticket "
+                                                   "no parent has", hint=MERGE_HINT))
     for i, old in enumerate(olds):
-        if old is not None and old != new:
-            others = [o for j, o in enumerate(olds) if j != i]
-            problems += _against(rules, workflow, path, old, new, origin, others, olds)
+        if old is None or old == new:
+            continue
+        others = [o for j, o in enumerate(olds) if j != i]
+        if str(old.get("uid")) != str(new.get("uid")):  # this side's ticket was renumbered
+            renamed = moved.get(str(old.get("uid")))
+            if renamed is None:
+                problems.append(Violation(path, "immutable", f"{old['id']}: the merge puts "
+                                          "another ticket in its place", hint=MERGE_HINT))
+                continue
+            problems += _against(rules, workflow, path, old, renamed, origin, others, olds,
+                                 renumbered=True)
+            continue
+        problems += _against(rules, workflow, path, old, new, origin, others, olds)
     problems += _derived(rules, path, new)
     if workflow.authorized(str(new["status"])):
         problems += approval_gate(rules, path, new)
@@ -99,11 +135,15 @@ def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base
 
 def _against(rules: Rules, workflow: Any, path: str, old: dict[str, Any], new: dict[str, Any],
              origin: dict[str, Any] | None, others: list[dict[str, Any] | None],
-             sides: list[dict[str, Any] | None]) -> list[Violation]:
-    """What the merge may not do relative to one parent's version."""
+             sides: list[dict[str, Any] | None], *,
+             renumbered: bool = False) -> list[Violation]:
+    """What the merge may not do relative to one parent's version (`renumbered`: the
+    merge gave this ticket a new ID, because the other side had one with the old)."""
     tid = new["id"]
     problems = []
     for key in IMMUTABLE:
+        if key == "id" and renumbered:
+            continue
         if old.get(key) != new.get(key):
             problems.append(Violation(path, "immutable", f"{tid}: {key} cannot change "
                                       f"({old.get(key)!r} -> {new.get(key)!r})"))
@@ -127,7 +167,9 @@ def _against(rules: Rules, workflow: Any, path: str, old: dict[str, Any], new: d
     status, before = str(new.get("status")), str(old.get("status"))
     if status != before:
         had = {str(s.get("status")) for s in sides if s is not None}
-        if status not in had or not reachable(workflow, before, status):
+        recorded = any(isinstance(c, dict) and c.get("field") == "status"
+                       and str(c.get("value")) == before for c in new.get("conflicts") or [])
+        if status not in had or not (reachable(workflow, before, status) or recorded):
             problems.append(Violation(path, "workflow",
                                       f"{tid}: the merge moves it from {before} to {status}, "
                                       "which the workflow does not allow", hint=MERGE_HINT))

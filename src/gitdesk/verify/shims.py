@@ -9,6 +9,7 @@ would accept anyone's unsigned rewrite of .gitdesk/ (trust on first use).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -110,4 +111,42 @@ def install(repo: gitio.Repo, *, server: bool, ref: str | None = None,
             done.append(name)
         gitio.atomic_write(path, shim(name, executable).encode())
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    if not server and repo.workdir is not None:
+        done.append(f"the merge driver for ticket files ({configure_merge_driver(repo)})")
     return done
+
+
+DRIVER = "merge.gitdesk.driver"
+DRIVER_COMMAND = "merge-file %O %A %B %P"
+CHECKED = "merge-driver-checked"  # under .git/gitdesk/: the clone was looked at once
+
+
+def merge_driver(repo: gitio.Repo) -> str | None:
+    """The merge driver git runs for `merge=gitdesk` paths in this clone, if any."""
+    return gitio.config(repo).get(DRIVER) or None
+
+
+def configure_merge_driver(repo: gitio.Repo) -> str:
+    """Set git's merge driver for ticket files (.gitattributes names it) in this clone's
+    own config; returns the command. The other sides of a merge are files in git's
+    temporary folder: the driver writes the merged ticket into OURS."""
+    executable = shutil.which("gitdesk") or "gitdesk"
+    command = f"{executable} {DRIVER_COMMAND}"
+    gitio.run_git(repo, ["config", "merge.gitdesk.name", "gitdesk ticket merge"])
+    gitio.run_git(repo, ["config", DRIVER, command])
+    (repo.state_dir / CHECKED).unlink(missing_ok=True)
+    return command
+
+
+def missing_driver_once(repo: gitio.Repo) -> bool:
+    """Whether to tell the user that this clone merges tickets as text: once per clone
+    (a marker under .git/gitdesk/ remembers it was said, or that all was well)."""
+    if repo.workdir is None:
+        return False
+    marker = repo.state_dir / CHECKED
+    if marker.exists():
+        return False
+    missing = merge_driver(repo) is None
+    with contextlib.suppress(OSError):
+        gitio.atomic_write(marker, b"")
+    return missing

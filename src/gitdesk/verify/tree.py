@@ -4,12 +4,9 @@ and policy parsed and validated."""
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import json
 from collections.abc import Callable
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from gitdesk import gitio
@@ -94,7 +91,7 @@ def _parsed(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
         return _verified[oid]
     if oid in _from_cache:
         return _from_cache[oid]
-    path = repo.state_dir / "cache" / f"{kind}-{oid}-{_schema_tag()}.json"
+    path = repo.state_dir / "cache" / f"{kind}-{oid}-{schema.schema_tag()}.json"
     try:
         raw: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
@@ -105,16 +102,6 @@ def _parsed(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
         return raw
     _from_cache[oid] = raw
     return raw
-
-
-@functools.cache
-def _schema_tag() -> str:
-    """Which schemas validated a cached file: another gitdesk version checks anew."""
-    folder = Path(schema.__file__).parent
-    digest = hashlib.sha1(usedforsecurity=False)
-    for name in sorted(folder.glob("*.schema.json")):
-        digest.update(name.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 _verified: dict[str, dict[str, Any]] = {}  # parsed from the blob in this process

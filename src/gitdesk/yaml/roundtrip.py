@@ -210,7 +210,7 @@ def _styled(value: Any, *, in_flow: bool = False) -> Any:
     if isinstance(value, dict):
         return block_map({k: _styled(v) for k, v in value.items()})
     if isinstance(value, list):
-        return seq([_styled(v) for v in value])
+        return seq([_styled(v, in_flow=in_flow) for v in value])
     if isinstance(value, Text):
         return block_text(str(value))
     if in_flow and type(value) is str:

@@ -153,6 +153,8 @@ Examples:
               help="Sort key, '-' prefix for descending (default: priority, created).")
 @click.option("--escalated", "escalated_only", is_flag=True,
               help="Only tickets that were escalated.")
+@click.option("--conflicts", "conflicted_only", is_flag=True,
+              help="Only tickets with merge conflicts to settle (gitdesk conflicts).")
 @click.option("--where", "where_expr", metavar="EXPR",
               help="Query, e.g. \"priority in (critical, high) and ci ~ web\" "
                    "(operators = != < > <= >= ~ in; and, or, not, parentheses).")
@@ -167,7 +169,8 @@ Examples:
 def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...],
              category: str | None, assignee: str | None, group: str | None,
              priority: str | None, ci: str | None, category_name: str | None,
-             sort_keys: tuple[str, ...], escalated_only: bool, where_expr: str | None,
+             sort_keys: tuple[str, ...], escalated_only: bool, conflicted_only: bool,
+             where_expr: str | None,
              limit: int | None, columns: str | None, when: str | None, fmt: str) -> None:
     """List tickets, filtered and sorted."""
     if where_expr is not None:
@@ -198,6 +201,7 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
     records = [row.data for row in rows
                if row.data is not None and query.matches(config, row.data, filters)
                and (not escalated_only or escalated(row.data))
+               and (not conflicted_only or bool(row.data.get("conflicts")))
                and (predicate is None or predicate(row.data))]
     records = query.sort_records(config, records, sort_keys)[:limit]
     emit(render([flat_record(r, shown) for r in records], shown, fmt))

@@ -9,6 +9,7 @@ start-up; the test suite checks both agree on the shipped schemas.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -17,6 +18,15 @@ from pathlib import Path
 from typing import Any
 
 SCHEMAS = ("ticket", "config", "policy")
+
+
+@cache
+def schema_tag() -> str:
+    """Which schemas validated a cached file: another gitdesk version checks anew."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for name in SCHEMAS:
+        digest.update((Path(__file__).parent / f"{name}.schema.json").read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @cache

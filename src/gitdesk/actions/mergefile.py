@@ -1,0 +1,137 @@
+"""`gitdesk merge-file BASE OURS THEIRS PATH`: git's merge driver for ticket files.
+
+git runs it for every ticket file both sides changed (merge, pull, rebase,
+cherry-pick): it writes the merged ticket into OURS and exits 0, so a ticket
+never holds conflict markers. It makes the same merge as `gitdesk sync`
+(domain.merge), from the same inputs. A merge touching 500 tickets runs it 500
+times, so it imports the merge, the YAML reader and the writer and nothing else;
+the repository is asked (through git) who changed what only when both sides
+changed the same value and the winner must be chosen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gitdesk.domain.config import CONFIG_PATH, DeskConfig, build_config
+from gitdesk.domain.merge import Merged, Side, merge_ticket
+from gitdesk.domain.schema import schema_tag
+from gitdesk.errors import GitdeskError
+from gitdesk.yaml.ticket import parse_blob
+
+# The refs that name the other side while git merges, in the order git sets them.
+THEIRS = ("MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD")
+
+
+def merge_file(base: Path, ours: Path, theirs: Path, name: str, *,
+               top: Path | None = None) -> str | None:
+    """Merge the three versions into `ours`; None when done, else why not (git then
+    marks the path as conflicted and leaves `ours` as it was)."""
+    top = top or Path.cwd()
+    versions = [_read(path, name) for path in (base, ours, theirs)]
+    if versions[1] is None or versions[2] is None:
+        return f"{name}: a side is not a ticket gitdesk can read; merge it by hand"
+    config = desk_config(top)
+    merged = merge_ticket(config, versions[0], Side(versions[1]), Side(versions[2]))
+    if merged.conflicts:  # a winner had to be chosen: by the sides' last commits
+        ours_side, theirs_side = _sides(top, name)
+        merged = merge_ticket(config, versions[0], Side(versions[1], *ours_side),
+                              Side(versions[2], *theirs_side))
+    if merged.collision:
+        return (f"{name}: both sides opened a ticket with this ID (different uid); "
+                "`git merge --abort`, then `gitdesk sync`, which gives yours a new ID")
+    _write(ours, _dump(merged))
+    return None
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print("usage: gitdesk merge-file BASE OURS THEIRS PATH (git's %O %A %B %P)",
+              file=sys.stderr)
+        return 2
+    try:
+        problem = merge_file(Path(argv[0]), Path(argv[1]), Path(argv[2]), argv[3])
+    except GitdeskError as exc:
+        problem = str(exc)
+    if problem:
+        print(f"gitdesk merge-file: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read(path: Path, name: str) -> dict[str, Any] | None:
+    data = path.read_bytes()
+    if not data.strip():
+        return None  # git passes an empty file for a side (or base) without the file
+    return parse_blob(data, name)
+
+
+def _dump(merged: Merged) -> bytes:
+    from gitdesk.yaml import roundtrip  # the writer (ruamel), only once there is output
+
+    return roundtrip.dump(merged.data)
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def git_dir(top: Path) -> Path:
+    dot = top / ".git"
+    if dot.is_file():  # a linked worktree or submodule: "gitdir: PATH"
+        target = dot.read_text("utf-8").strip().removeprefix("gitdir:").strip()
+        return (top / target).resolve()
+    return dot
+
+
+def desk_config(top: Path) -> DeskConfig:
+    """The desk's config as the working tree has it, through the clone's cache (the
+    merge is a convenience the verifier checks again, so the cache may serve it)."""
+    data = (top / CONFIG_PATH).read_bytes() if (top / CONFIG_PATH).exists() else None
+    if data is None:
+        from gitdesk import gitio  # no working-tree copy: ask git (rare)
+
+        data = gitio.run_git(None, ["show", f"HEAD:{CONFIG_PATH}"])
+    oid = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    cache = git_dir(top) / "gitdesk" / "cache" / f"config-{oid}-{schema_tag()}.json"
+    try:
+        raw: dict[str, Any] = json.loads(cache.read_text("utf-8"))
+    except (OSError, ValueError):
+        from gitdesk.verify.configs import config_raw  # parsing once, then the cache
+
+        raw = config_raw(data)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _write_new(cache, json.dumps(raw, ensure_ascii=False).encode("utf-8"))
+        except OSError:
+            pass
+    return build_config(raw)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)
+
+
+def _sides(top: Path, name: str) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+    """(author time, author, commit) of the last commit on each side that changed the
+    file since the merge base; unknown (0, "", "") outside a merge."""
+    from gitdesk.gitio import remote  # git, only when a winner must be chosen
+
+    return remote.sides_of(THEIRS, name)
