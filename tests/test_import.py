@@ -21,7 +21,8 @@ import pytest
 
 from gitdesk.domain.model import Flow, plain
 from gitdesk.yaml import roundtrip as yamlio
-from gitdesk.yaml.emitter import TicketEmitter, to_roundtrip
+from gitdesk.yaml.emitter import TicketEmitter
+from gitdesk.yaml.roundtrip import to_roundtrip
 from support.cli import Gitdesk
 
 FIXTURE = Path(__file__).parent / "fixtures" / "servicenow" / "incident_event_log_slice.csv"

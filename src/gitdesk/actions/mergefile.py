@@ -23,6 +23,7 @@ from gitdesk.domain.config import CONFIG_PATH, DeskConfig, build_config
 from gitdesk.domain.merge import Merged, Side, merge_ticket
 from gitdesk.domain.schema import schema_tag
 from gitdesk.errors import GitdeskError
+from gitdesk.yaml.emitter import dump_ticket
 from gitdesk.yaml.ticket import parse_blob
 
 # The refs that name the other side while git merges, in the order git sets them.
@@ -73,9 +74,8 @@ def _read(path: Path, name: str) -> dict[str, Any] | None:
 
 
 def _dump(merged: Merged) -> bytes:
-    from gitdesk.yaml import roundtrip  # the writer (ruamel), only once there is output
-
-    return roundtrip.dump(merged.data)
+    assert merged.data is not None
+    return dump_ticket(merged.data)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -22,6 +22,11 @@ _UNREACHABLE = ("could not resolve host", "could not read from remote repository
                 "temporary failure in name resolution", "connection reset")
 
 
+# What git says when the remote's branch moved since we fetched (another push won).
+_BEHIND = ("non-fast-forward", "fetch first", "[rejected]", "cannot lock ref",
+           "but expected", "failed to update ref", "stale info")
+
+
 class Unreachable(GitdeskError):
     """The remote could not be reached (offline, wrong URL, no credentials)."""
 
@@ -81,8 +86,7 @@ def push(repo: Repo, remote: str, commit: str, branch: str) -> Pushed:
     if proc.returncode == 0:
         return Pushed(True)
     lowered = said.lower()
-    if "non-fast-forward" in lowered or "fetch first" in lowered or ("[rejected]" in lowered \
-            and "hook declined" not in lowered):
+    if "hook declined" not in lowered and any(marker in lowered for marker in _BEHIND):
         return Pushed(False, behind=True, message=_last(said))
     if _unreachable(said):
         raise Unreachable(f"could not reach {remote}: {_last(said)}",

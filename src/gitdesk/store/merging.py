@@ -23,7 +23,7 @@ from gitdesk.domain.model import Note, ticket_path
 from gitdesk.errors import GitdeskError
 from gitdesk.gitio.remote import Stamp, last_changes
 from gitdesk.verify.tree import DeskTree
-from gitdesk.yaml import roundtrip as yamlio
+from gitdesk.yaml.emitter import dump_ticket
 from gitdesk.yaml.ticket import parse_blob
 
 DESK_DIR = ".gitdesk/"
@@ -127,7 +127,7 @@ def _ticket(sides: _Sides, config: DeskConfig, path: str, base_tree: gitio.Tree 
     if merged.collision:
         return False
     assert merged.data is not None
-    sides.files[path] = gitio.write_blob(repo, yamlio.dump(merged.data))
+    sides.files[path] = gitio.write_blob(repo, dump_ticket(merged.data))
     result.merged.append(str(merged.data["id"]))
     if merged.conflicts:
         result.conflicts.append(str(merged.data["id"]))
@@ -163,7 +163,7 @@ def _renumber(sides: _Sides, path: str, ours_tree: gitio.Tree, result: TreeMerge
     note = Note(iso(now.astimezone(UTC)), "gitdesk",
                 f"Renumbered from {old}: the remote had another ticket with that ID").entry()
     renamed = {**ours, "id": new, "notes": [*ours.get("notes", []), note]}
-    sides.files[new_path] = gitio.write_blob(repo, yamlio.dump(styled(renamed)))
+    sides.files[new_path] = gitio.write_blob(repo, dump_ticket(styled(renamed)))
     for other, blob in sides.mine.items():
         if other == path or blob is None or not other.startswith("tickets/"):
             continue
@@ -172,5 +172,5 @@ def _renumber(sides: _Sides, path: str, ours_tree: gitio.Tree, result: TreeMerge
             continue
         data["links"] = [{**link, "id": new} if link.get("id") == old else link
                          for link in data["links"]]
-        sides.files[other] = gitio.write_blob(repo, yamlio.dump(styled(data)))
+        sides.files[other] = gitio.write_blob(repo, dump_ticket(styled(data)))
     result.renumbered.append((old, new))

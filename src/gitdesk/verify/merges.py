@@ -47,23 +47,24 @@ def merge_violations(rules: Rules, head: DeskTree, sides: list[DeskTree], base: 
         paths.update(path for path, _o, _n in gitio.changed_blobs(repo, side.tree, head.tree))
     violations: list[Violation] = []
     approvals = 0
-    moved = _moved(head, sides, paths)
+    moved, renames = _moved(head, sides, paths)
     for path in sorted(paths):
         if path.startswith(DESK_DIR):
             violations += _desk_file(path, head, sides, base, signer, policy, trusted_base)
         elif path.startswith("tickets/") and path.endswith(".yaml"):
-            found, added = _ticket(rules, path, head, sides, base, signer, moved)
+            found, added = _ticket(rules, path, head, sides, base, signer, moved, renames)
             violations += found
             approvals += added
     return violations, approvals
 
 
-def _moved(head: DeskTree, sides: list[DeskTree], paths: set[str]) -> dict[str, Any]:
+def _moved(head: DeskTree, sides: list[DeskTree],
+           paths: set[str]) -> tuple[dict[str, Any], dict[str, str]]:
     """Tickets renumbered by the merge (one side had opened a ticket with the other's
-    ID), by uid: the ticket at its new path, which no parent has, whose uid is that of
-    a parent's ticket whose path now holds another ticket."""
+    ID): by uid, the ticket at its new path, which no parent has, whose uid is that of
+    a parent's ticket whose path now holds another ticket; and old ID -> new ID."""
     added: dict[str, Any] = {}
-    replaced: set[str] = set()
+    replaced: dict[str, str] = {}  # uid -> the ID its ticket had
     for path in paths:
         if not (path.startswith("tickets/") and path.endswith(".yaml")):
             continue
@@ -74,9 +75,11 @@ def _moved(head: DeskTree, sides: list[DeskTree], paths: set[str]) -> dict[str, 
             olds = [load(side, path) for side in sides]
             if all(old is None for old in olds):
                 added[str(new.get("uid"))] = new
-            replaced.update(str(old.get("uid")) for old in olds
-                            if old is not None and old.get("uid") != new.get("uid"))
-    return {uid: data for uid, data in added.items() if uid in replaced}
+            for old in olds:
+                if old is not None and old.get("uid") != new.get("uid"):
+                    replaced[str(old.get("uid"))] = str(old.get("id"))
+    moved = {uid: data for uid, data in added.items() if uid in replaced}
+    return moved, {replaced[uid]: str(data.get("id")) for uid, data in moved.items()}
 
 
 def _desk_file(path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
@@ -90,7 +93,8 @@ def _desk_file(path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
 
 
 def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base: DeskTree,
-            signer: Signer, moved: dict[str, Any]) -> tuple[list[Violation], int]:
+            signer: Signer, moved: dict[str, Any],
+            renames: dict[str, str]) -> tuple[list[Violation], int]:
     size = len(head.read(path) or b"")
     if size > rules.config.limits.ticket_bytes:
         return blob_size(rules.config, path, size), 0
@@ -122,9 +126,9 @@ def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base
                                           "another ticket in its place", hint=MERGE_HINT))
                 continue
             problems += _against(rules, workflow, path, old, renamed, origin, others, olds,
-                                 renumbered=True)
+                                 renames, renumbered=True)
             continue
-        problems += _against(rules, workflow, path, old, new, origin, others, olds)
+        problems += _against(rules, workflow, path, old, new, origin, others, olds, renames)
     problems += _derived(rules, path, new)
     if workflow.authorized(str(new["status"])):
         problems += approval_gate(rules, path, new)
@@ -135,7 +139,7 @@ def _ticket(rules: Rules, path: str, head: DeskTree, sides: list[DeskTree], base
 
 def _against(rules: Rules, workflow: Any, path: str, old: dict[str, Any], new: dict[str, Any],
              origin: dict[str, Any] | None, others: list[dict[str, Any] | None],
-             sides: list[dict[str, Any] | None], *,
+             sides: list[dict[str, Any] | None], renames: dict[str, str], *,
              renumbered: bool = False) -> list[Violation]:
     """What the merge may not do relative to one parent's version (`renumbered`: the
     merge gave this ticket a new ID, because the other side had one with the old)."""
@@ -153,10 +157,11 @@ def _against(rules: Rules, workflow: Any, path: str, old: dict[str, Any], new: d
                                       f"{tid}: the merge drops {key} that a parent has",
                                       hint=MERGE_HINT))
     removed_since = {_link(x) for x in (origin or {}).get("links") or []}
+    kept = {_link(x) for x in new.get("links") or []}
     for link in (old.get("links") or []):
-        kept = {_link(x) for x in new.get("links") or []}
-        if _link(link) in kept:
-            continue
+        if _link(link) in kept or (str(link.get("rel")), renames.get(str(link.get("id")), "")) \
+                in kept:
+            continue  # kept, or kept under the ID the merge renumbered its ticket to
         if _link(link) in removed_since and any(
                 o is not None and _link(link) not in {_link(x) for x in o.get("links") or []}
                 for o in others):

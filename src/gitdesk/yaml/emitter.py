@@ -20,11 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-from gitdesk.domain.model import Flow, Text, Ticket, plain
+from gitdesk.domain.model import Flow, Text, plain
 from gitdesk.errors import GitdeskError
-from gitdesk.yaml import roundtrip as yamlio
 
 
 class TicketEmitter:
@@ -100,6 +97,10 @@ class TicketEmitter:
             pass
         if type(value) is str and _plain(value):
             text: str | None = value
+        elif type(value) is bool and context != "key":
+            text = "true" if value else "false"
+        elif type(value) is int and context != "key":
+            text = str(value)
         else:
             text = _oracle(context, value)
         self._cache[key] = text
@@ -111,21 +112,28 @@ _PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z0-9 ._/@+-]*[A-Za-z0-9])?"
 _WORDS = frozenset(("true", "false", "null", "yes", "no", "on", "off", "y", "n", "nan", "inf"))
 
 
+# A ticket's uid (a ULID): 26 Crockford characters, two digits first, some letter that
+# is not E: no YAML number or word can read like that.
+_ULID = re.compile(r"[0-9]{2}[0-9A-HJKMNP-TV-Z]{24}")
+
+
 def _plain(text: str) -> bool:
     """Text that ruamel writes as it is in every context (a shortcut past the oracle):
     a letter, then letters, digits, spaces and ._/@+- ending in a letter or digit,
     not a YAML 1.1/1.2 boolean or null word; or an ISO 8601 UTC time. The test
     suite checks the shortcut against ruamel on many generated strings."""
+    if _ULID.fullmatch(text) is not None:
+        return any(ch.isalpha() and ch != "E" for ch in text)
     return _PLAIN.fullmatch(text) is not None and text.lower() not in _WORDS
 
 
 # context -> (a document holding the scalar, the text before it, the text after it)
 _PROBES: dict[str, tuple[Any, str, str]] = {
-    "key": (lambda v: CommentedMap([(v, 0)]), "", ": 0\n"),
-    "fkey": (lambda v: CommentedMap([("k", yamlio.flow_map({v: 0}))]), "k: {", ": 0}\n"),
-    "block": (lambda v: CommentedMap([("k", v)]), "k: ", "\n"),
-    "flow": (lambda v: CommentedMap([("k", yamlio.flow_map({"a": v}))]), "k: {a: ", "}\n"),
-    "item": (lambda v: CommentedMap([("k", CommentedSeq([v]))]), "k:\n  - ", "\n"),
+    "key": (lambda v: {v: 0}, "", ": 0\n"),
+    "fkey": (lambda v: {"k": Flow({v: 0})}, "k: {", ": 0}\n"),
+    "block": (lambda v: {"k": v}, "k: ", "\n"),
+    "flow": (lambda v: {"k": Flow(a=v)}, "k: {a: ", "}\n"),
+    "item": (lambda v: {"k": [v]}, "k:\n  - ", "\n"),
 }
 
 
@@ -135,9 +143,13 @@ def _oracle(context: str, value: Any) -> str | None:
     keys such as ':x')."""
     if context in ("key", "fkey") and not isinstance(value, str):
         return None
+    # ruamel is loaded only here, for a scalar the shortcut does not cover: the merge
+    # driver writes most tickets without it (start-up)
+    from gitdesk.yaml import roundtrip as yamlio
+
     make, prefix, suffix = _PROBES[context]
     probe = make(value)
-    out = _dump_text(probe)
+    out = yamlio.dump(probe).decode("utf-8")
     if len(out) <= len(prefix) + len(suffix) or not out.startswith(prefix) \
             or not out.endswith(suffix):
         return None
@@ -151,47 +163,15 @@ def _oracle(context: str, value: Any) -> str | None:
     return text if back == plain(probe) else None
 
 
-def _dump_text(data: Any) -> str:
-    return yamlio.dump(data).decode("utf-8")
+_EMITTER = TicketEmitter()
 
 
-def to_roundtrip(value: Any) -> Any:
-    """Emitter data as ruamel round-trip data (what yamlio.dump takes)."""
-    if isinstance(value, Flow):
-        return yamlio.flow_map({k: to_roundtrip(v) for k, v in value.items()})
-    if isinstance(value, dict):
-        return yamlio.block_map({k: to_roundtrip(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return yamlio.seq([to_roundtrip(v) for v in value])
-    return value
+def dump_ticket(data: Mapping[str, Any]) -> bytes:
+    """A ticket's file in the canonical layout: the emitter where it can, else the
+    round-trip codec (the same bytes either way)."""
+    fast = _EMITTER.dump(data)
+    if fast is not None:
+        return fast
+    from gitdesk.yaml import roundtrip  # multi-line text and nested values (start-up)
 
-
-def from_roundtrip(value: Any) -> Any:
-    """Round-trip data (as yamlio.load gives it) as emitter data."""
-    if isinstance(value, CommentedMap):
-        items = {str(k): from_roundtrip(v) for k, v in value.items()}
-        return Flow(items) if value.fa.flow_style() else items
-    if isinstance(value, dict):
-        return {str(k): from_roundtrip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_roundtrip(v) for v in value]
-    return value
-
-
-def sync_roundtrip(ticket: Ticket, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Apply the change old -> new to a round-trip ticket (comments and styles survive)."""
-    for key in old:
-        if key not in new:
-            ticket.unset(key)
-    for key, value in new.items():
-        if key in old and old[key] == value:
-            continue
-        current = ticket.get(key)
-        if key == "fields" and isinstance(current, dict) and isinstance(value, dict):
-            for sub in [k for k in current if k not in value]:
-                del current[sub]
-            for sub, item in value.items():
-                if current.get(sub) != item or sub not in current:
-                    current[sub] = item
-            continue
-        ticket.set(key, to_roundtrip(value))
+    return roundtrip.dump(data)

@@ -19,7 +19,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
-from gitdesk.domain.model import Flow, Text
+from gitdesk.domain.model import Flow, Text, Ticket
 from gitdesk.errors import InvalidFile
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -53,7 +53,7 @@ _Representer.add_representer(str, _Representer.represent_str)
 
 # No desk file is read past these bounds: a few kilobytes of YAML can otherwise ask
 # for gigabytes (anchors and aliases) or minutes (a file of tens of megabytes).
-MAX_BYTES = 1 << 20
+MAX_BYTES = 1 << 20  # yaml.ticket.MAX_BYTES too
 MAX_DEPTH = 32
 
 
@@ -216,3 +216,45 @@ def _styled(value: Any, *, in_flow: bool = False) -> Any:
     if in_flow and type(value) is str:
         return flow_value(value)
     return value
+
+
+def to_roundtrip(value: Any) -> Any:
+    """Emitter data as ruamel round-trip data (what dump takes)."""
+    if isinstance(value, Flow):
+        return flow_map({k: to_roundtrip(v) for k, v in value.items()})
+    if isinstance(value, dict):
+        return block_map({k: to_roundtrip(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return seq([to_roundtrip(v) for v in value])
+    return value
+
+
+def from_roundtrip(value: Any) -> Any:
+    """Round-trip data (as load gives it) as emitter data."""
+    if isinstance(value, CommentedMap):
+        items = {str(k): from_roundtrip(v) for k, v in value.items()}
+        return Flow(items) if value.fa.flow_style() else items
+    if isinstance(value, dict):
+        return {str(k): from_roundtrip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_roundtrip(v) for v in value]
+    return value
+
+
+def sync_roundtrip(ticket: Ticket, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Apply the change old -> new to a round-trip ticket (comments and styles survive)."""
+    for key in old:
+        if key not in new:
+            ticket.unset(key)
+    for key, value in new.items():
+        if key in old and old[key] == value:
+            continue
+        current = ticket.get(key)
+        if key == "fields" and isinstance(current, dict) and isinstance(value, dict):
+            for sub in [k for k in current if k not in value]:
+                del current[sub]
+            for sub, item in value.items():
+                if current.get(sub) != item or sub not in current:
+                    current[sub] = item
+            continue
+        ticket.set(key, to_roundtrip(value))

@@ -8,14 +8,15 @@ from typing import Any
 from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
 from gitdesk.yaml import reader as fastyaml
-from gitdesk.yaml import roundtrip as yamlio
+
+MAX_BYTES = 1 << 20  # as roundtrip.MAX_BYTES: no desk file is read past it
 
 
 def parse_blob(data: bytes, path: str, memo: fastyaml.Memo | None = None
                ) -> dict[str, Any] | None:
     """A ticket version as plain data: the fast reader, else the full parser. With
     a memo, values are shared with other versions (see fastyaml.loads_shared)."""
-    if len(data) > yamlio.MAX_BYTES:
+    if len(data) > MAX_BYTES:
         return None
     try:
         text_value = data.decode("utf-8")
@@ -25,8 +26,10 @@ def parse_blob(data: bytes, path: str, memo: fastyaml.Memo | None = None
         fastyaml.loads_shared(text_value, memo)
     if fast is not None:
         return fast
+    from gitdesk.yaml import roundtrip  # files not in gitdesk's layout only (start-up)
+
     try:
-        loaded = plain(yamlio.load(text_value, path))
+        loaded = plain(roundtrip.load(text_value, path))
     except GitdeskError:
         return None
     return loaded if isinstance(loaded, dict) else None

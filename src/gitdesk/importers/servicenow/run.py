@@ -54,7 +54,8 @@ from gitdesk.verify.configs import parse_config
 from gitdesk.verify.files import Rules, check_change
 from gitdesk.verify.signing import SigningKey
 from gitdesk.yaml import roundtrip as yamlio
-from gitdesk.yaml.emitter import TicketEmitter, from_roundtrip, sync_roundtrip, to_roundtrip
+from gitdesk.yaml.emitter import TicketEmitter
+from gitdesk.yaml.roundtrip import from_roundtrip, sync_roundtrip, to_roundtrip
 
 TRAILER = "Gitdesk-Import"
 TRAILER_RE = re.compile(r"^servicenow (.+)#([0-9]+)$")
