@@ -61,6 +61,10 @@ class _NoAliasComposer(RoundTripComposer):
     """Desk files are data a person or gitdesk wrote line by line: an anchor or an
     alias in one is refused (an alias bomb would expand without bound)."""
 
+    def compose_document(self: Any) -> Any:
+        self.depth = 0  # a load that failed half-way must not count against the next
+        return super().compose_document()
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
