@@ -123,3 +123,42 @@ def test_rfc_approved_by_hand_on_a_branch_fails_review_and_push(
     assert "not signed [signature]" in refused and "pre-receive hook declined" in refused
     assert run(["git", "-C", str(bare), "rev-parse", "main"]).stdout.strip() == \
         main.head()
+
+
+def test_rfc_noted_on_main_while_its_branch_collects_approvals_merges_with_the_driver(
+        tmp_path: Path, people: dict[str, Person]) -> None:
+    """The RFC is on main; its review branch collects the CAB's and the DBA's signed
+    approvals and the move to scheduled while main adds a note to the same RFC. git's
+    merge (with gitdesk's driver) keeps both; the server's hook accepts it."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    url = f"file://{bare}"
+    main = staffed_desk(tmp_path / "alice", people)
+    main.ok("doctor", "--fix")
+    git_as(alice, main.path, "remote", "add", "origin", url)
+    tid = ready_change(main, people["dave"], summary="Move web01 sessions to db01",
+                       cis="db01")
+    git_as(alice, main.path, "push", "-q", "origin", "main")
+
+    mine = clone(url, tmp_path / "bob", bob)
+    git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
+    mine.ok_as(bob, "approve", tid, "-m", "CAB: go")
+    mine.ok_as(carol, "approve", tid, "-m", "DBA: go")
+    mine.ok_as(bob, "transition", tid, "scheduled")
+    git_as(bob, mine.path, "push", "-q", "-u", "origin", BRANCH)
+    assert mine("verify", "origin/main..HEAD").exit_code == 0
+
+    main.ok_as(alice, "note", tid, "-m", "window agreed with the web team")
+    git_as(alice, main.path, "push", "-q", "origin", "main")
+    git_as(alice, main.path, "fetch", "-q", "origin")
+    merged = git_as(alice, main.path, "merge", "--no-ff", "-m", f"Merge {BRANCH}",
+                    f"origin/{BRANCH}")
+    assert "CONFLICT" not in merged
+    shown = main.ticket(tid)
+    assert shown["status"] == "scheduled"
+    assert [n["text"] for n in shown["notes"]][-1] == "window agreed with the web team"
+    assert [a["by"] for a in shown["approvals"]] == ["bob", "carol"]
+    pushed = git_as(alice, main.path, "push", "origin", "main", check=False)
+    assert "gitdesk: rejected" not in pushed, pushed
+    assert run(["git", "-C", str(bare), "rev-parse", "main"]).stdout.strip() == main.head()
+    fsck(bare)

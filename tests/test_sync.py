@@ -314,3 +314,41 @@ def test_the_driver_starts_without_click_pygit2_or_ruamel(
     assert out.stdout.strip() == "0 []", out.stdout + out.stderr
     merged = (tmp_path / "a").read_text()
     assert "text: ours" in merged and "text: theirs" in merged
+
+
+def test_reports_after_syncs_count_each_event_at_its_author_time(
+        team: tuple[Gitdesk, Gitdesk, Path, str]) -> None:
+    """Resolved in one clone, noted in the other: after the syncs the ticket resolves at
+    the resolving commit's author time in every clone, and a rebuilt index says what
+    the one kept up to date commit by commit says."""
+    ann, bob, _server, tid = team
+    before = {d.path.name: d.ok("report", "detail", "--as-of", T4, "--format", "json")
+              for d in (ann, bob)}  # builds each index before the merges arrive
+    bob.ok("note", tid, "-m", "still slow", env=at(T2))
+    bob.ok("sync")
+    ann.ok("resolve", tid, "--code", "fixed", "-m", "queue flushed", env=at(T3))
+    ann.ok("sync", env=at(T4))
+    bob.ok("sync")
+    reports = {}
+    for desk in (ann, bob):
+        detail = json.loads(desk.ok("report", "detail", "--as-of", T4, "--format", "json"))
+        row = next(r for r in detail["sections"][0]["rows"] if tid in json.dumps(r))
+        reports[desk.path.name] = row
+        resolution = json.loads(desk.ok("report", "resolution", "--as-of", T4, "--format",
+                                        "json"))
+        incremental = {name: desk.ok("report", name, "--as-of", T4, "--format", "json")
+                       for name in ("summary", "resolution", "detail", "sla")}
+        desk.ok("reindex")
+        assert {name: desk.ok("report", name, "--as-of", T4, "--format", "json")
+                for name in ("summary", "resolution", "detail", "sla")} == incremental
+        rows = resolution["sections"][0]["rows"]
+        assert rows[0] == {"resolution time": "0-2 days", "tickets": 1}
+    assert reports["ann"] == reports["bob"]
+    assert before["ann"] != json.dumps(reports["ann"])
+    shown = ticket(ann, tid)
+    assert shown["status"] == "resolved" and [n["text"] for n in shown["notes"]] == [
+        "still slow", "queue flushed"]
+    history = ann.ok("history", tid, "--format", "json")
+    resolved = [e for e in json.loads(history) if e["field"] == "status" and e["new"] == "resolved"]
+    assert resolved and resolved[0]["at"].startswith("2030-01-01T12:00")
+    assert "2030-01-01T12:00" in json.dumps(reports["ann"])  # modified: the resolve

@@ -24,6 +24,8 @@ line memo, which gives the value of an unchanged line as the same object.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -65,9 +67,11 @@ def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], *,
                 if before != after:
                     changes.append((f"{_PREFIX}{key}", before, after))
     for key in ENTRIES:
-        items, seen = new.get(key) or (), len(old.get(key) or ())
-        for item in items[seen:]:
-            changes.append((key, None, item))
+        items, before = new.get(key) or (), old.get(key) or ()
+        if list(items[:len(before)]) == list(before):  # appended, as every action does
+            changes += [(key, None, item) for item in items[len(before):]]
+        else:  # a merge interleaves both sides' entries in time order
+            changes += [(key, None, item) for item in _added(before, items)]
     if old.get(LINKS) is not new.get(LINKS):
         before_links, after_links = _links(old), _links(new)
         changes += [(LINKS, None, link_text(*link)) for link in sorted(after_links - before_links)]
@@ -99,3 +103,20 @@ def value(version: Mapping[str, Any], field: str) -> Any:
     if field.startswith(_PREFIX):
         return (version.get(CUSTOM) or _NOTHING).get(field[len(_PREFIX):])
     return version.get(field)
+
+
+def _added(before: Any, after: Any) -> list[Any]:
+    """The entries of after that before does not have (counted, so a repeat is new)."""
+    have = Counter(_token(item) for item in before)
+    out = []
+    for item in after:
+        token = _token(item)
+        if have[token]:
+            have[token] -= 1
+        else:
+            out.append(item)
+    return out
+
+
+def _token(item: Any) -> str:
+    return json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
