@@ -77,3 +77,33 @@ def test_people_add_writes_one_policy_commit(desk: Gitdesk) -> None:
     bad = desk("people", "add", "zoe", "--name", "Zoe", "--group", "nowhere")
     assert bad.exit_code == 2 and "unknown group 'nowhere'" in bad.stderr
     assert desk.ok("verify") == ""
+
+
+@pytest.mark.slow
+def test_the_readme_many_clones_section_runs_as_written(tmp_path: Path,
+                                                        gitdesk_bin: str) -> None:
+    """The clone-and-sync block, against a local server, with a conflict to settle."""
+    block = _block("Many clones, one desk")
+    env = {**os.environ, "PATH": f"{Path(gitdesk_bin).parent}{os.pathsep}{os.environ['PATH']}"}
+    setup = """
+    git init -q --bare srv.git
+    gitdesk init seed >/dev/null
+    cd seed && git remote add origin ../srv.git
+    tid=$(gitdesk open incident -s "Mail delayed" --ci web01)
+    git push -q origin main && cd ..
+    git clone -q srv.git other && (cd other && gitdesk doctor --fix 2>/dev/null)
+    """
+    script = block.replace("ssh://desk.example.org/srv/git/it-desk.git", "srv.git")
+    script = script.replace("INC-7Q2K", "$tid")
+    script = script.replace("(once)\n", "(once)\n(cd ../other && gitdesk set $tid ci=web03 "
+                                        "&& gitdesk sync >/dev/null)\n")
+    script = script.replace(
+        'gitdesk note $tid -m "Looked at the queue"',
+        'gitdesk note $tid -m "Looked at the queue" && gitdesk set $tid ci=web02')
+    check = '\ngitdesk show "$tid" --format json > ../shown.json\n'
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", setup + script + check],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads((tmp_path / "shown.json").read_text())
+    assert shown["ci"] == "web02" and not shown.get("conflicts")
+    assert shown["notes"][0]["text"] == "Looked at the queue"
