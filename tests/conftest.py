@@ -16,6 +16,7 @@ import pytest
 from support.cli import Gitdesk
 from support.git import fsck, isolate
 from support.people import Person, team
+from support.signing import GnuPG, gnupg_home
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +51,11 @@ def gitdesk_bin() -> str:
 def people(tmp_path: Path) -> dict[str, Person]:
     """alice, bob, carol and dave, each with a fresh SSH key (see support.people)."""
     return team(tmp_path)
+
+
+@pytest.fixture
+def gnupg(monkeypatch: pytest.MonkeyPatch) -> Iterator[GnuPG]:
+    """gpg (and git's gpg) use a keyring of the test's own."""
+    with gnupg_home() as keys:
+        monkeypatch.setenv("GNUPGHOME", str(keys.home))
+        yield keys

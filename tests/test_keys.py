@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,7 @@ from support.edits import edit_yaml, hand_approve
 from support.git import fsck, run
 from support.people import Desk, Person, commit, init_desk, ready_change, staffed_desk, team
 from support.server import GITDESK, bare_with_hooks
-from support.signing import GnuPG, gnupg_home, ssh_key
-
-
-@pytest.fixture
-def gnupg(monkeypatch: pytest.MonkeyPatch) -> Iterator[GnuPG]:
-    """gpg (and git's gpg) use a keyring of the test's own."""
-    with gnupg_home() as keys:
-        monkeypatch.setenv("GNUPGHOME", str(keys.home))
-        yield keys
+from support.signing import GnuPG, ssh_key
 
 
 @pytest.fixture

@@ -21,17 +21,9 @@ from support.edits import edit_yaml, hand_approve
 from support.git import config_env, fsck, run
 from support.people import Desk, Person, commit, init_desk, ready_change, staffed_desk
 from support.server import GITDESK, bare_with_hooks
-from support.signing import GnuPG, gnupg_home, ssh_key
+from support.signing import GnuPG, ssh_key
 
 ENTRY_KEYS = {"by", "decision", "at", "comment", "level", "group", "content_hash"}
-
-
-@pytest.fixture
-def gnupg(monkeypatch: pytest.MonkeyPatch) -> Iterator[GnuPG]:
-    """gpg (and git's gpg) use a keyring of the test's own."""
-    with gnupg_home() as keys:
-        monkeypatch.setenv("GNUPGHOME", str(keys.home))
-        yield keys
 
 
 @pytest.fixture
