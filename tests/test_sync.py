@@ -352,3 +352,17 @@ def test_reports_after_syncs_count_each_event_at_its_author_time(
     resolved = [e for e in json.loads(history) if e["field"] == "status" and e["new"] == "resolved"]
     assert resolved and resolved[0]["at"].startswith("2030-01-01T12:00")
     assert "2030-01-01T12:00" in json.dumps(reports["ann"])  # modified: the resolve
+
+
+def test_sync_refuses_to_overwrite_uncommitted_edits(
+        team: tuple[Gitdesk, Gitdesk, Path, str]) -> None:
+    ann, bob, _server, tid = team
+    bob.ok("note", tid, "-m", "from bob", env=at(T2))
+    bob.ok("sync")
+    path = next((ann.path / "tickets/incident").rglob(f"{tid}.yaml"))
+    path.write_text(path.read_text() + "# my own comment\n")
+    head = ann.git("rev-parse", "HEAD")
+    result = ann("sync")
+    assert result.exit_code == 1 and "uncommitted edits" in result.stderr
+    assert ann.git("rev-parse", "HEAD") == head
+    assert path.read_text().endswith("# my own comment\n")

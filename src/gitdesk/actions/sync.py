@@ -75,7 +75,24 @@ def sync(desk: Desk, remote: str = "origin", *, attempts: int = ATTEMPTS) -> Syn
                    hint="what was merged is committed here; run gitdesk sync again")
 
 
+def _refuse_dirty(desk: Desk, ours: str | None, new: str) -> None:
+    """Nothing lands over uncommitted edits of a file the sync would change."""
+    if not desk.checked_out():
+        return
+    repo = desk.repo
+    before = gitio.get_commit(repo, ours).tree if ours else None
+    after = gitio.get_commit(repo, new).tree
+    dirty = gitio.dirty_paths(repo, {path: old for path, old, _new
+                                     in gitio.changed_blobs(repo, before, after)})
+    if dirty:
+        raise GitdeskError("uncommitted edits in the working tree would be overwritten: "
+                           + ", ".join(dirty[:10]),
+                           hint="commit them (git commit), or discard them; nothing was "
+                                "changed")
+
+
 def _fast_forward(desk: Desk, ours: str | None, theirs: str) -> None:
+    _refuse_dirty(desk, ours, theirs)
     warning = land(desk.repo, desk.ref, theirs, ours,
                    f"gitdesk: sync fast-forward to {theirs[:10]}",
                    checked_out=desk.checked_out())
@@ -102,15 +119,7 @@ def _merge(desk: Desk, ours: str, theirs: str, done: Synced) -> str:
         raise RuleViolation("the merge breaks the desk's rules; nothing was changed:\n"
                             + "\n".join(str(v) for v in problems),
                             hint=problems[0].hint)
-    if desk.checked_out():
-        before = gitio.get_commit(repo, ours).tree
-        after = gitio.get_commit(repo, commit).tree
-        dirty = gitio.dirty_paths(repo, {path: old for path, old, _new
-                                         in gitio.changed_blobs(repo, before, after)})
-        if dirty:
-            raise GitdeskError("uncommitted edits in the working tree would be overwritten: "
-                               + ", ".join(dirty[:10]),
-                               hint="commit them (git commit), or discard them")
+    _refuse_dirty(desk, ours, commit)
     warning = land(repo, desk.ref, commit, ours, f"gitdesk: {message.splitlines()[0]}",
                    checked_out=desk.checked_out())
     if warning:
