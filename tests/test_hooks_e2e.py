@@ -868,3 +868,27 @@ def test_a_report_template_from_a_non_admin_is_refused(
     commit(desk.path, bob, "a nicer report", sign=True)
     assert_refused(desk, server, bob, "admin",
                    "changes to .gitdesk/ must be signed by a policy admin (signed by bob)")
+
+
+@pytest.mark.parametrize("side", ["--ours", "--theirs"])
+def test_a_conflict_resolved_by_taking_one_sides_file_is_refused(
+        desk: Desk, server: Server, people: dict[str, Person], side: str) -> None:
+    """Without the merge driver git's text merge conflicts on two new notes; taking
+    one side's file wholesale drops the other's note: refused."""
+    dave, bob = people["dave"], people["bob"]
+    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    other = second_clone(desk, server, bob)
+    other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
+    run(["git", "config", "--remove-section", "merge.gitdesk"], cwd=desk.path, check=False)
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
+    merged = run(["git", "merge", "--no-edit", "FETCH_HEAD"], cwd=desk.path, env=dave.env(),
+                 check=False)
+    assert merged.returncode != 0 and "CONFLICT" in merged.stdout + merged.stderr
+    path = str(desk.file(tid).relative_to(desk.path))
+    run(["git", "checkout", side, "--", path], cwd=desk.path)
+    run(["git", "add", path], cwd=desk.path)
+    run(["git", "commit", "-q", "--no-edit"], cwd=desk.path, env=dave.env())
+    assert_refused(desk, server, dave, "append-only", f"{tid}: the merge drops notes")
