@@ -164,22 +164,26 @@ def test_sync_and_git_pull_with_the_driver_make_the_same_tickets(
     other = ann.ok("open", "incident", "-s", "Printer", env=at(T1)).strip()
     ann.git("push", "-q", "origin", "main")
     bob = clone(tmp_path, server, "bob")
-    bob.ok("set", tid, "ci=fw01", "description=line one\nline two", env=at(T2))
+    bob.ok("set", tid, "ci=fw02", "description=line one\nline two", env=at(T2))
     bob.ok("note", other, "-m", "toner", env=at(T2))
     bob.git("push", "-q", "origin", "main")
-    ann.ok("set", tid, "ci=fw02", "category=Network", env=at(T3))
+    ann.ok("set", tid, "ci=fw01", "category=Network", env=at(T3))
     ann.ok("note", tid, "-m", "it flaps at night", env=at(T3))
     run(["git", "clone", "-q", str(ann.path), str(tmp_path / "ann2")])
     twin = Gitdesk(tmp_path / "ann2")
     twin.git("remote", "set-url", "origin", str(server))
     twin.ok("doctor", "--fix")
-    ann.ok("sync", env=at(T4))
     run(["git", "pull", "--no-rebase", "-q", "origin", "main"], cwd=twin.path, env=at(T4))
+    assert "Merge branch" in twin.git("log", "-1", "--format=%s")  # git's own merge
+    ann.ok("sync", env=at(T4))
+    assert "Merge origin/main" in ann.git("log", "-1", "--format=%s")
     assert files(ann) == files(twin)
     merged = ticket(ann, tid)
-    assert merged["ci"] == "fw02"  # the later change wins
+    assert merged["ci"] == "fw01"  # the later change wins, though the other sorts last
     assert [c["field"] for c in merged["conflicts"]] == ["ci"]
-    assert merged["conflicts"][0]["value"] == "fw01"
+    entry = merged["conflicts"][0]
+    assert (entry["value"], entry["at"]) == ("fw02", T2)
+    assert entry["commit"] and entry["by"] == "Test User"
 
 
 def test_a_conflict_is_listed_shown_and_settled(

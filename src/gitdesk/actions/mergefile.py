@@ -26,7 +26,7 @@ from gitdesk.errors import GitdeskError
 from gitdesk.yaml.emitter import dump_ticket
 from gitdesk.yaml.ticket import parse_blob
 
-# The refs that name the other side while git merges, in the order git sets them.
+# The refs that may name the other side (cherry-pick, rebase, revert), after GITHEAD_*.
 THEIRS = ("MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD")
 
 
@@ -134,4 +134,8 @@ def _sides(top: Path, name: str) -> tuple[tuple[int, str, str], tuple[int, str, 
     file since the merge base; unknown (0, "", "") outside a merge."""
     from gitdesk.gitio import remote  # git, only when a winner must be chosen
 
-    return remote.sides_of(THEIRS, name)
+    # git names the commit being merged in GITHEAD_<id> while it runs the driver (it
+    # writes MERGE_HEAD only afterwards); a cherry-pick or rebase has the refs
+    named = tuple(key.removeprefix("GITHEAD_") for key in sorted(os.environ)
+                  if key.startswith("GITHEAD_"))
+    return remote.sides_of((*named, *THEIRS), name)

@@ -131,8 +131,9 @@ def sides_of(theirs_refs: tuple[str, ...], path: str) -> tuple[Stamp, Stamp]:
     for ref in theirs_refs:
         theirs = run_git(None, ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"],
                          check=False).decode().strip()
-        if theirs:
+        if theirs and theirs != ours:
             break
+        theirs = ""
     if not ours or not theirs:
         return unknown, unknown
     base = run_git(None, ["merge-base", ours, theirs], check=False).decode().strip() or None
