@@ -35,6 +35,11 @@ class Repo:
         return self.git_dir / "gitdesk"
 
 
+# libgit2 caches trees up to 4 KiB; a shard-listing tree of a large desk is ~30 KiB, and
+# every path lookup below it would read it again (344 us against 38 us at 100,000 tickets).
+pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 1 << 20)
+
+
 def open_repo(path: str | os.PathLike[str] | None) -> Repo:
     start = os.fspath(path) if path is not None else os.getcwd()
     try:

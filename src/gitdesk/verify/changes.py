@@ -79,11 +79,17 @@ def admins_have_keys(policy: Policy) -> bool:
 
 
 def load(snap: DeskTree, path: str) -> Any:
+    """A ticket file of the tree as plain data (None if absent), parsed once per tree."""
+    if path in snap.loaded:
+        return snap.loaded[path]
     data = snap.read(path)
     if data is None:
-        return None
-    fast = parse_blob(data, path)  # the fast reader when the file is in gitdesk's layout
-    return fast if fast is not None else plain(yamlio.load(data, path))
+        found = None
+    else:
+        fast = parse_blob(data, path)  # the fast reader when the file is in gitdesk's layout
+        found = fast if fast is not None else plain(yamlio.load(data, path))
+    snap.loaded[path] = found
+    return found
 
 
 def ticket(rules: Rules, path: str, base: DeskTree, head: DeskTree,

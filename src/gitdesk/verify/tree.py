@@ -32,6 +32,7 @@ class DeskTree:
         self.repo = repo
         self.commit = commit
         self.cached = cached
+        self.loaded: dict[str, Any] = {}  # ticket files parsed, by path (verify.changes)
         self.tree: gitio.Tree | None = commit.tree if commit is not None else None
 
     @property
