@@ -383,7 +383,7 @@ def self_check(config: DeskConfig, tickets: list[Ticket], rng: random.Random) ->
         problems = check_file(config, path, root)
         if problems:
             raise SystemExit(f"{path}: {problems}")
-        if fastyaml is not None and fastyaml.loads(data.decode()) != plain:
+        if fastyaml is not None and fastyaml.loads(data.decode()) != read:
             raise SystemExit(f"{path}: gitdesk.fastyaml declines or misreads it:\n"
                              f"{data.decode()}")
 
