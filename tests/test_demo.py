@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from gitdesk.actions.init import template_file
 from gitdesk.cli import demo
+from gitdesk.cli import scenario as scenario_file
 from gitdesk.cli.root import cli
 from gitdesk.domain.model import plain
 from gitdesk.errors import GitdeskError
@@ -375,7 +376,7 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 
 
 def test_a_failing_step_stops_the_build(tmp_path: Path) -> None:
-    scenario = demo.load_scenario()
+    scenario = scenario_file.load_scenario()
     scenario["steps"] = [*scenario["steps"][:1],
                          {"day": 57, "as": "hans", "run": "close $inc1 --code bogus"}]
     scenario.pop("background")
