@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from gitdesk.actions import tickets as actions
 from gitdesk.actions.init import template_file
 from gitdesk.domain import ids, schema
+from gitdesk.domain.approvals import content_hash
 from gitdesk.domain.clock import parse_time
 from gitdesk.domain.edits import Context
 from gitdesk.domain.merge import Merged, Side, merge_ticket, styled
@@ -367,6 +368,56 @@ def test_a_reopen_against_a_close_is_a_conflict() -> None:
     assert [(e["field"], e["value"]) for e in result.conflicts] == [("status", "closed")]
 
 
+# --- an authorization stands ----------------------------------------------------------------
+
+PLAN = "apt-get install nginx=1.26"
+
+
+def authorized(base: dict[str, Any], by: str, minute: int) -> dict[str, Any]:
+    """base approved by `by` on its content, then scheduled."""
+    out = styled(base)
+    out["approvals"] = [Flow(by=by, group="cab", decision="approved", at=at(minute),
+                             content_hash=content_hash(out))]
+    return edited(out, status="scheduled")
+
+
+@pytest.mark.parametrize("later", ["approver", "editor"])
+def test_an_edit_of_reviewed_content_loses_against_an_authorization(later: str) -> None:
+    base = make("change", status="authorize", implementation_plan=PLAN,
+                window=Flow(start="2030-01-10T22:00:00Z", end="2030-01-11T00:00:00Z"))
+    approved = authorized(base, "bob", 1)
+    replanned = edited(base, implementation_plan="apt-get install nginx=1.27", cis=["web02"])
+    times = (WHEN + 60, WHEN) if later == "approver" else (WHEN, WHEN + 60)
+    for one, other in ((0, 1), (1, 0)):
+        sides = [Side(approved, times[0], "Bob", "b" * 40),
+                 Side(replanned, times[1], "Dave", "d" * 40)]
+        result = merge_ticket(CONFIG, base, sides[one], sides[other])
+        assert result.data is not None
+        assert result.data["status"] == "scheduled"
+        assert (result.data["implementation_plan"], result.data["cis"]) == (PLAN, ["web01"])
+        assert content_hash(result.data) == approved["approvals"][0]["content_hash"]
+        assert sorted((e["field"], e["value"], e["kept"], e["by"]) for e in result.conflicts) \
+            == [("cis", ["web02"], ["web01"], "Dave"),
+                ("implementation_plan", "apt-get install nginx=1.27", PLAN, "Dave")]
+
+
+def test_below_the_gate_an_edit_stands_and_both_at_it_the_winner_keeps_its_content() -> None:
+    base = make("change", status="authorize", implementation_plan=PLAN,
+                window=Flow(start="2030-01-10T22:00:00Z", end="2030-01-11T00:00:00Z"))
+    approval = Flow(by="bob", group="cab", decision="approved", at=at(1),
+                    content_hash=content_hash(base))
+    still = edited({**styled(base), "approvals": [approval]})
+    replanned = edited(base, implementation_plan="two")
+    below = merge(base, still, replanned, when_a=WHEN + 60, when_b=WHEN)
+    assert below.data is not None and below.data["implementation_plan"] == "two"
+    assert below.data["status"] == "authorize" and below.conflicts == []
+    first = authorized(edited(base, implementation_plan="one"), "bob", 1)
+    second = authorized(edited(base, implementation_plan="two"), "carol", 2)
+    both = merge(base, first, second, when_a=WHEN, when_b=WHEN + 60)
+    assert both.data is not None and both.data["implementation_plan"] == "two"
+    assert [(e["field"], e["value"]) for e in both.conflicts] == [("implementation_plan", "one")]
+
+
 # --- text keys -------------------------------------------------------------------------------
 
 def test_description_merges_line_by_line_where_clean() -> None:
@@ -619,6 +670,7 @@ OPS = st.one_of(
     st.tuples(st.just("note"), st.integers(0, 5), st.sampled_from(["ann", "bo"]),
               st.sampled_from(["a", "b"])),
     st.tuples(st.just("approval"), st.integers(0, 5), st.sampled_from(["carol", "dave"])),
+    st.tuples(st.just("approve"), st.integers(0, 5), st.sampled_from(["carol", "dave"])),
     st.tuples(st.just("event"), st.integers(0, 5)),
     st.tuples(st.just("set"), st.sampled_from(sorted(SETS)), st.integers(0, 2)),
     st.tuples(st.just("line"), st.integers(0, 4), st.sampled_from(["x", "y", None, "+"])),
@@ -641,6 +693,9 @@ def apply(data: dict[str, Any], op: tuple[Any, ...]) -> None:
     elif kind == "approval":
         ticket.append("approvals", Flow(by=op[2], decision="approved", at=at(op[1]),
                                         content_hash="a" * 64))
+    elif kind == "approve":  # on the content as it is: an authorization the merge keeps
+        ticket.append("approvals", Flow(by=op[2], decision="approved", at=at(op[1]),
+                                        content_hash=content_hash(ticket.plain())))
     elif kind == "event":
         ticket.append("events", Flow(at=at(op[1]), by="gary", kind="functional-escalation",
                                      to="network", text="x"))

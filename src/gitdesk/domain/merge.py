@@ -14,15 +14,15 @@ whichever side is called ours.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gitdesk.domain.approvals import REVIEWED, current_approvers
 from gitdesk.domain.clock import iso, parse_time
 from gitdesk.domain.config import DeskConfig, Workflow
+from gitdesk.domain.mergeparts import ABSENT, in_time_order, merge_links, same, token, union
 from gitdesk.domain.model import APPEND_ONLY, TEXT_KEYS, Flow, Text, Ticket, plain, rank
 from gitdesk.domain.problem import documented
 from gitdesk.domain.textmerge import merge3
@@ -34,16 +34,6 @@ ENTRY_KEYS = (*APPEND_ONLY, "links", "conflicts")  # lists of one-line mappings
 # merged after the other keys, from what those became
 _LATER = ("category", "subcategory", "status", "priority", "due", "known_error", "conflicts")
 _STAGES = {"open": 0, "resolved": 1, "closed": 2}
-
-
-class _Absent:
-    """The value of a key a version does not have: removing a key is a change too."""
-
-    def __bool__(self) -> bool:
-        return False
-
-
-ABSENT: Any = _Absent()
 
 
 @dataclass(frozen=True)
@@ -88,37 +78,6 @@ def styled(data: Mapping[str, Any]) -> dict[str, Any]:
             if v is not None and v is not ABSENT}
 
 
-def token(value: Any) -> str:
-    """Canonical JSON of a value ("" if absent): list entries' identity and the last
-    tie-break, never Python hashes."""
-    if value is ABSENT:
-        return ""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality as canonical JSON has it (true is not 1, 1 is not 1.0, key order does
-    not count), without writing the JSON."""
-    if a is b:
-        return True
-    kind = _kind(a)
-    if kind is not _kind(b):
-        return False
-    if kind is dict:
-        return bool(a.keys() == b.keys()) and all(same(a[k], b[k]) for k in a)
-    if kind is list:
-        return len(a) == len(b) and all(map(same, a, b))
-    return bool(a == b)
-
-
-def _kind(value: Any) -> type:
-    for kind in (bool, int, float, str, dict, list):
-        if isinstance(value, kind):
-            return kind
-    return type(value)
-
-
 class _Merge:
     def __init__(self, config: DeskConfig, base: Mapping[str, Any], ours: Side,
                  theirs: Side) -> None:
@@ -140,6 +99,7 @@ class _Merge:
                 self.out[key] = self.merge_key(key, *self.get(key))
         self.categories()
         self.out["status"] = self.status()
+        self.authorization()
         self.derive()
         self.out["conflicts"] = self.conflict_list()
         return Merged(styled(self.out), [_flow(e) for e in self.added])
@@ -150,9 +110,9 @@ class _Merge:
         if same(base, ours):
             return theirs
         if key in APPEND_ONLY and _all(list, ours, theirs):
-            return _union(_list(ours), _list(theirs))
+            return union(_list(ours), _list(theirs))
         if key == "links" and _all(list, base, ours, theirs):
-            return _links(_list(base), _list(ours), _list(theirs))
+            return merge_links(_list(base), _list(ours), _list(theirs))
         if key == "fields" and _all(dict, base, ours, theirs):
             return self.fields(base or {}, ours or {}, theirs or {})
         if key in TEXT_KEYS and _all(str, base) and isinstance(ours, str) \
@@ -236,11 +196,8 @@ class _Merge:
         """The state that can follow the other side's through the workflow, if one
         does; where each can follow the other, the one further along (open, resolved,
         closed) unless the other side's own move went back (a reopen)."""
-        try:
-            workflow = self.config.workflow_for(str(self.out.get("type")), self.out)
-        except (KeyError, InvalidFile):
-            return None
-        if not _all(str, ours, theirs):
+        workflow = self.workflow()
+        if workflow is None or not _all(str, ours, theirs):
             return None
         forward, back = reachable(workflow, ours, theirs), reachable(workflow, theirs, ours)
         if forward != back:
@@ -253,6 +210,40 @@ class _Merge:
             if ahead_o > ahead_t >= start:
                 return str(ours)
         return None
+
+    def authorization(self) -> None:
+        """An authorization stands. When the merged ticket is at or past its approval
+        gate, its reviewed content is that of a side that is there too on approvals
+        given on its content (the winner, if both are), so those approvals still count;
+        what the other side changed in it is recorded in `conflicts`. (Below the gate an
+        edit stands and voids the approvals given on the content before it.)"""
+        workflow = self.workflow()
+        status = self.out.get("status")
+        if workflow is None or not isinstance(status, str) or not workflow.authorized(status):
+            return
+        there = [i for i, side in enumerate(self.sides)
+                 if isinstance(_value(side.data or {}, "status"), str)
+                 and workflow.authorized(str(_value(side.data or {}, "status")))
+                 and current_approvers(dict(side.data or {}))]
+        if not there:
+            return
+        contents = [[_value(side.data or {}, key) for key in REVIEWED] for side in self.sides]
+        held = there[0] if len(there) == 1 else \
+            self.winner(*([_none(v) for v in content] for content in contents))
+        other = self.sides[1 - held]
+        for key, kept, lost in zip(REVIEWED, contents[held], contents[1 - held], strict=True):
+            if same(self.out.get(key, ABSENT), kept):
+                continue
+            self.added = [e for e in self.added if e.get("field") != key]
+            self.out[key] = kept
+            if not same(lost, kept):
+                self.record(key, lost, kept, other)
+
+    def workflow(self) -> Workflow | None:
+        try:
+            return self.config.workflow_for(str(self.out.get("type")), self.out)
+        except (KeyError, InvalidFile):
+            return None
 
     def derive(self) -> None:
         """Priority from the matrix unless overridden; due from the priority and a
@@ -321,56 +312,7 @@ class _Merge:
             key = token(entry)
             if key not in before or (key in have[0] and key in have[1]):
                 keep.setdefault(key, entry)
-        return _in_time_order(list(keep.items())) or ABSENT
-
-
-def _union(ours: list[Any], theirs: list[Any]) -> list[Any]:
-    """Every entry of either side (one that a side holds twice, twice) in time order;
-    a side that holds everything the other holds is taken as it is."""
-    keyed = [[(token(e), e) for e in side] for side in (ours, theirs)]
-    mine, other = (Counter(key for key, _e in side) for side in keyed)
-    if mine != other and mine >= other:
-        return ours
-    if mine != other and other >= mine:
-        return theirs
-    entries = {key: e for side in keyed for key, e in side}
-    return _in_time_order([(key, entries[key]) for key, count in (mine | other).items()
-                           for _ in range(count)])
-
-
-def _links(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]:
-    """The base's links that neither side removed, in their order, then the links
-    either side added, by rel and id."""
-    before = [token(x) for x in base]
-    have = [{token(x) for x in side} for side in (ours, theirs)]
-    kept: dict[str, Any] = {}
-    for link, key in zip(base, before, strict=True):
-        if key in have[0] and key in have[1]:
-            kept.setdefault(key, link)
-    added: dict[str, Any] = {}
-    for link in (*ours, *theirs):
-        key = token(link)
-        if key not in before:
-            added.setdefault(key, link)
-    return [*kept.values(), *sorted(added.values(), key=_link_order)]
-
-
-def _link_order(link: Any) -> tuple[str, str, str]:
-    if isinstance(link, Mapping):
-        return str(link.get("rel", "")), str(link.get("id", "")), token(link)
-    return "", "", token(link)
-
-
-def _in_time_order(keyed: list[tuple[str, Any]]) -> list[Any]:
-    """Entries (with their tokens) by `at`, unknown times first, ties by token."""
-    def moment(item: tuple[str, Any]) -> tuple[int, float, str]:
-        at = item[1].get("at") if isinstance(item[1], Mapping) else None
-        try:
-            return 1, parse_time(str(at)).timestamp(), item[0]
-        except (ValueError, TypeError, OverflowError):
-            return 0, 0.0, item[0]
-
-    return [e for _key, e in sorted(keyed, key=moment)]
+        return in_time_order(list(keep.items())) or ABSENT
 
 
 def _stage(workflow: Workflow, state: Any) -> int:

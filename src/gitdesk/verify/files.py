@@ -8,7 +8,7 @@ made by other means.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gitdesk.domain import ids, schema
@@ -177,10 +177,22 @@ def check_transition(rules: Rules, workflow: Workflow, path: str, source: str,
 
 def approval_gate(rules: Rules, path: str, data: Any, *, edited: bool = False) -> list[Violation]:
     levels = required_levels(rules.config, rules.policy, data)
-    approvers = [a for a in rules.approvers(data) if not barred(rules.policy, data, a[0])]
-    missing = shortfalls(levels, approvers, rules.policy)
+    given = rules.approvers(data)
+    bars = {who: why for who, _group in given if (why := barred(rules.policy, data, who))}
+    approvers = [a for a in given if a[0] not in bars]
+    missing = [replace(m, candidates=tuple(
+        c for c in m.candidates if not barred(rules.policy, data, c)))
+        for m in shortfalls(levels, approvers, rules.policy)]
     if not missing:
         return []
+    if bars:
+        return [Violation(path, "separation",
+                          f"{data['id']}: cannot be {data['status']}: "
+                          + "; ".join(str(m) for m in missing) + "; "
+                          + "; ".join(f"the approval of {who} does not count: {who} {why}"
+                                      for who, why in sorted(bars.items())),
+                          hint="separation_of_duties in the policy: assign it to someone "
+                               "else, or another member of the group approves")]
     if edited:
         return [Violation(path, "approval",
                           f"{data['id']}: reviewed content changed while {data['status']}: "
