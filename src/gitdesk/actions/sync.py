@@ -118,8 +118,8 @@ def _merge(desk: Desk, ours: str, theirs: str, done: Synced) -> str:
     if problems:
         raise RuleViolation("the merge breaks the desk's rules; nothing was changed:\n"
                             + "\n".join(str(v) for v in problems),
-                            hint="a new commit on the side that made the change the rules "
-                                 "refuse settles it; then sync again")
+                            hint="commit here what settles each line above (e.g. undo the "
+                                 "change it refuses), then sync again")
     _refuse_dirty(desk, ours, commit)
     warning = land(repo, desk.ref, commit, ours, f"gitdesk: {message.splitlines()[0]}",
                    checked_out=desk.checked_out())
