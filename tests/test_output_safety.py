@@ -177,6 +177,14 @@ def test_list_show_and_history_show_control_characters_visibly(desk: Gitdesk) ->
     # a newline in a one-line field cannot start a line of its own
     for name in ("list", "show table", "history"):
         assert not any(line.startswith("status: closed") for line in outputs[name].splitlines())
+    # CSV has no escapes: a cell shows control characters (tab and line breaks, which
+    # quoted cells carry, stay), so a CSV printed on a terminal cannot drive it
+    for args in (("list", "--format", "csv", "--columns", "id,summary,description,ci"),
+                 ("show", tid, "--format", "csv"), ("history", tid, "--format", "csv"),
+                 ("report", "detail", "--format", "csv")):
+        text = desk.ok(*args)
+        terminal_safe(text.replace("\r", "").replace("\t", ""))
+        assert "web^[[0m01" in text and "^[]0;owned^G" in text, args
     # JSON is the exact data, with its own escapes
     data = json.loads(desk.ok("show", tid, "--format", "json"))
     assert data["summary"] == HOSTILE

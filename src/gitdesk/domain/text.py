@@ -12,7 +12,8 @@ an exact data format (JSON, YAML) passes it through one of these functions:
   such an escape is itself escaped (`\\^`, `\\\\`), so `unvisible` gives the
   text back.
 - `inert_json`: JSON stays exact data, with those characters as JSON escapes.
-- `csv_cell`: OWASP's CSV-injection rule, for every CSV the tool writes.
+- `csv_cell`: OWASP's CSV-injection rule, for every CSV the tool writes; control
+  characters other than tab and line breaks are shown as `visible` shows them.
 - `markdown_cell`: text that cannot break a Markdown table or add a link,
   an image, HTML or emphasis.
 - `header_text`: one line for a mail header.
@@ -136,13 +137,19 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-(?:\d+(?:\.\d*)?|\.\d+)")
 
 
+_CSV_SHOWN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+                        + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
 def csv_cell(value: Any) -> str:
     """A value for a CSV cell that a spreadsheet shows and never runs (OWASP's rule):
     text that starts with = + - @ tab or carriage return gets a leading '. A
     negative number (-5, -0.25) is kept: a spreadsheet reads it as that number,
     and without letters, parentheses or operators after the sign it can call
-    nothing."""
-    text = cell(value)
+    nothing. Control characters other than tab and line breaks (ESC, BEL, C1,
+    bidi controls) are shown as `visible` shows them: CSV has no escape for them,
+    and a CSV printed on a terminal must not drive it."""
+    text = _CSV_SHOWN.sub(lambda m: _special(m.group()) or "", cell(value))
     if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
