@@ -15,35 +15,21 @@ import pytest
 
 from support.edits import edit_yaml, hand_approve
 from support.git import fsck, run
-from support.people import Desk, Person, commit, ready_change, staffed_desk
-from support.server import GITDESK, bare_with_hooks
+from support.people import Desk, Person, clone_as, commit, git_as, ready_change, served_desk
 
 pytestmark = pytest.mark.slow  # clones, signed approvals, a merge, pushes through the hooks
 
 BRANCH = "rfc/db01-sessions"
 
 
-def git_as(who: Person, repo: Path, *args: str, check: bool = True) -> str:
-    proc = run(["git", *args], cwd=repo, env={**who.env(), "GITDESK": GITDESK}, check=check)
-    return proc.stdout + proc.stderr
-
-
-def clone(url: str, path: Path, who: Person) -> Desk:
-    run(["git", "clone", "-q", url, str(path)], env=who.env())
-    return Desk(path)
-
-
 def test_rfc_reviewed_on_a_branch_is_merged_and_accepted(tmp_path: Path,
                                                          people: dict[str, Person]) -> None:
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    main, bare = served_desk(tmp_path, people, server="it-desk.git")
     url = f"file://{bare}"
-    main = staffed_desk(tmp_path / "alice", people)
-    git_as(alice, main.path, "remote", "add", "origin", url)
-    git_as(alice, main.path, "push", "-q", "origin", "main")
 
     # bob: the RFC and his CAB approval, on a branch
-    mine = clone(url, tmp_path / "bob", bob)
+    mine = clone_as(url, tmp_path / "bob", bob)
     git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
     tid = ready_change(mine, people["dave"], summary="Move web01 sessions to db01",
                        cis="db01")
@@ -51,7 +37,7 @@ def test_rfc_reviewed_on_a_branch_is_merged_and_accepted(tmp_path: Path,
     git_as(bob, mine.path, "push", "-q", "-u", "origin", BRANCH)
 
     # carol: the DBA approval from her clone
-    hers = clone(url, tmp_path / "carol", carol)
+    hers = clone_as(url, tmp_path / "carol", carol)
     git_as(carol, hers.path, "switch", "-q", BRANCH)
     hers.ok_as(carol, "approve", tid, "-m", "DBA: indexes are there")
     git_as(carol, hers.path, "push", "-q", "origin", BRANCH)
@@ -98,13 +84,11 @@ def test_rfc_reviewed_on_a_branch_is_merged_and_accepted(tmp_path: Path,
 
 def test_rfc_approved_by_hand_on_a_branch_fails_review_and_push(
         tmp_path: Path, people: dict[str, Person]) -> None:
-    alice, bob = people["alice"], people["bob"]
-    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    bob = people["bob"]
+    main, bare = served_desk(tmp_path, people, server="it-desk.git")
     url = f"file://{bare}"
-    main = staffed_desk(tmp_path / "alice", people)
-    git_as(alice, main.path, "push", "-q", url, "main")
 
-    mine = clone(url, tmp_path / "bob", bob)
+    mine = clone_as(url, tmp_path / "bob", bob)
     git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
     tid = ready_change(mine, bob)
     edit_yaml(mine.file(tid), hand_approve("bob", "cab"))
@@ -131,16 +115,14 @@ def test_rfc_noted_on_main_while_its_branch_collects_approvals_merges_with_the_d
     approvals and the move to scheduled while main adds a note to the same RFC. git's
     merge (with gitdesk's driver) keeps both; the server's hook accepts it."""
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    bare = bare_with_hooks(tmp_path / "it-desk.git")
+    main, bare = served_desk(tmp_path, people, server="it-desk.git")
     url = f"file://{bare}"
-    main = staffed_desk(tmp_path / "alice", people)
     main.ok("doctor", "--fix")
-    git_as(alice, main.path, "remote", "add", "origin", url)
     tid = ready_change(main, people["dave"], summary="Move web01 sessions to db01",
                        cis="db01")
     git_as(alice, main.path, "push", "-q", "origin", "main")
 
-    mine = clone(url, tmp_path / "bob", bob)
+    mine = clone_as(url, tmp_path / "bob", bob)
     git_as(bob, mine.path, "switch", "-q", "-c", BRANCH)
     mine.ok_as(bob, "approve", tid, "-m", "CAB: go")
     mine.ok_as(carol, "approve", tid, "-m", "DBA: go")

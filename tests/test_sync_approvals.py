@@ -15,25 +15,15 @@ from typing import Any
 import pytest
 
 from support.git import fsck, run
-from support.people import Desk, Person, ready_change, staffed_desk
-from support.server import GITDESK, bare_with_hooks
+from support.people import Desk, Person, clone_as, git_as, ready_change, served_desk
 
 pytestmark = pytest.mark.slow  # four clones, signed approvals, pushes through the hooks
 
 APPROVED_PLAN = "apt-get install nginx=1.26"
 DAVES_PLAN = "apt-get install nginx=1.27 (the newer point release)"
-
-
-def git_as(who: Person, repo: Path, *args: str, check: bool = True) -> str:
-    proc = run(["git", *args], cwd=repo, env={**who.env(), "GITDESK": GITDESK}, check=check)
-    return proc.stdout + proc.stderr
-
-
-def clone(url: str, path: Path, who: Person) -> Desk:
-    run(["git", "clone", "-q", url, str(path)], env=who.env())
-    desk = Desk(path)
-    desk.ok_as(who, "doctor", "--fix")  # the merge driver
-    return desk
+TWO_FOR_WEB = {"name": "web changes need two CAB members",
+               "when": {"type": "change", "ci": "web*"},
+               "require": [{"group": "cab", "count": 2}]}
 
 
 def tickets(desk: Desk) -> dict[str, str]:
@@ -44,17 +34,13 @@ def tickets(desk: Desk) -> dict[str, str]:
 @pytest.fixture
 def crossed(tmp_path: Path, people: dict[str, Person]) -> tuple[Desk, Desk, str, str]:
     """The server after bob's authorization, and dave's clone with his new plan."""
-    alice, bob, dave = people["alice"], people["bob"], people["dave"]
-    server = bare_with_hooks(tmp_path / "srv.git")
-    url = f"file://{server}"
-    main = staffed_desk(tmp_path / "alice", people)
-    git_as(alice, main.path, "remote", "add", "origin", url)
-    git_as(alice, main.path, "push", "-q", "origin", "main")
-    daves = clone(url, tmp_path / "dave", dave)
+    bob, dave = people["bob"], people["dave"]
+    url = f"file://{served_desk(tmp_path, people)[1]}"
+    daves = clone_as(url, tmp_path / "dave", dave, driver=True)
     tid = ready_change(daves, dave, summary="Upgrade nginx on web01")
     git_as(dave, daves.path, "push", "-q", "origin", "main")
 
-    bobs = clone(url, tmp_path / "bob", bob)
+    bobs = clone_as(url, tmp_path / "bob", bob, driver=True)
     bobs.ok_as(bob, "approve", tid, "-m", "CAB: go")
     bobs.ok_as(bob, "transition", tid, "scheduled")
     git_as(bob, bobs.path, "push", "-q", "origin", "main")
@@ -126,18 +112,12 @@ def test_an_edit_in_the_approval_state_still_voids_an_approval_from_the_other_cl
         tmp_path: Path, people: dict[str, Person]) -> None:
     """Where nobody moved on past the approval gate, the edit stands and the
     approval it voids is shown as voided: the approvers look again."""
-    alice, bob, dave = people["alice"], people["bob"], people["dave"]
-    server = bare_with_hooks(tmp_path / "srv.git")
-    url = f"file://{server}"
-    main = staffed_desk(tmp_path / "alice", people, rules=[
-        {"name": "web changes need two CAB members", "when": {"type": "change", "ci": "web*"},
-         "require": [{"group": "cab", "count": 2}]}])
-    git_as(alice, main.path, "remote", "add", "origin", url)
-    git_as(alice, main.path, "push", "-q", "origin", "main")
-    daves = clone(url, tmp_path / "dave", dave)
+    bob, dave = people["bob"], people["dave"]
+    url = f"file://{served_desk(tmp_path, people, rules=[TWO_FOR_WEB])[1]}"
+    daves = clone_as(url, tmp_path / "dave", dave, driver=True)
     tid = ready_change(daves, dave)
     git_as(dave, daves.path, "push", "-q", "origin", "main")
-    bobs = clone(url, tmp_path / "bob", bob)
+    bobs = clone_as(url, tmp_path / "bob", bob, driver=True)
     bobs.ok_as(bob, "approve", tid, "-m", "CAB: one of two")
     git_as(bob, bobs.path, "push", "-q", "origin", "main")
     daves.ok_as(dave, "set", tid, f"implementation_plan={DAVES_PLAN}")

@@ -17,6 +17,7 @@ from gitdesk.yaml import roundtrip as yamlio
 from support.cli import Gitdesk
 from support.edits import edit_yaml
 from support.git import config_env, run
+from support.server import GITDESK, bare_with_hooks
 from support.signing import ssh_key
 
 WINDOW = "2030-01-10T22:00Z/2h"
@@ -152,3 +153,31 @@ def ready_change(desk: Desk, who: Person, *, summary: str = "Upgrade nginx on we
     desk.ok_as(who, "transition", tid, "authorize")
     assert desk.ticket(tid)["status"] == "authorize"
     return tid
+
+
+def git_as(who: Person, repo: Path, *args: str, check: bool = True) -> str:
+    """Plain git in repo as this person (gitdesk's hooks find gitdesk); its output."""
+    proc = run(["git", *args], cwd=repo, env={**who.env(), "GITDESK": GITDESK}, check=check)
+    return proc.stdout + proc.stderr
+
+
+def clone_as(url: str, path: Path, who: Person, *, driver: bool = False) -> Desk:
+    """`git clone` as this person; with `driver`, `gitdesk doctor --fix` sets up the
+    merge driver in the clone."""
+    run(["git", "clone", "-q", url, str(path)], env=who.env())
+    desk = Desk(path)
+    if driver:
+        desk.ok_as(who, "doctor", "--fix")
+    return desk
+
+
+def served_desk(directory: Path, people: dict[str, Person], *, server: str = "srv.git",
+                rules: list[dict[str, Any]] | None = None) -> tuple[Desk, Path]:
+    """alice's staffed desk (directory/alice) pushed to a bare server with the hooks
+    (directory/server, her `origin`); returns her desk and the server."""
+    bare = bare_with_hooks(directory / server)
+    url = f"file://{bare}"
+    desk = staffed_desk(directory / "alice", people, rules)
+    git_as(people["alice"], desk.path, "remote", "add", "origin", url)
+    git_as(people["alice"], desk.path, "push", "-q", "origin", "main")
+    return desk, bare
