@@ -505,6 +505,13 @@ def second_clone(desk: Desk, server: Server, who: Person, name: str = "other") -
     return Desk(path)
 
 
+def merge_ours(desk: Desk, server: Server, who: Person) -> None:
+    """`git merge -s ours` of the server's main: the other side's work is dropped."""
+    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=who.env())
+    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
+        env=who.env())
+
+
 def commit_tree(repo: Path, who: Person, tree: str, parents: list[str], message: str) -> str:
     args = ["git", "commit-tree", tree, "-m", message]
     for parent in parents:
@@ -521,9 +528,7 @@ def test_merge_s_ours_that_drops_anothers_note_is_refused(
     other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
     assert push(other.path, server.file_url, bob).returncode == 0
     desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
-    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
-    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
-        env=dave.env())
+    merge_ours(desk, server, dave)
     assert desk("verify", "FETCH_HEAD..HEAD").exit_code == 4
     assert_refused(desk, server, dave, "append-only", f"{tid}: the merge drops notes")
 
@@ -535,9 +540,7 @@ def test_merge_that_takes_one_side_wholesale_dropping_a_new_ticket_is_refused(
     theirs = other.ok_as(bob, "open", "incident", "-s", "VPN down").strip()
     assert push(other.path, server.file_url, bob).returncode == 0
     desk.ok_as(dave, "open", "incident", "-s", "Printer jammed")
-    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
-    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
-        env=dave.env())
+    merge_ours(desk, server, dave)
     assert not desk.file(theirs).exists()
     assert_refused(desk, server, dave, "no-delete", "the merge drops a ticket a parent has")
 
@@ -551,9 +554,7 @@ def test_merge_that_drops_a_signed_approval_is_refused(
     other.ok_as(bob, "approve", tid, "-m", "go")
     assert push(other.path, server.file_url, bob).returncode == 0
     desk.ok_as(alice, "note", tid, "-m", "window confirmed with the web team")
-    run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=alice.env())
-    run(["git", "merge", "-q", "-s", "ours", "--no-edit", "FETCH_HEAD"], cwd=desk.path,
-        env=alice.env())
+    merge_ours(desk, server, alice)
     assert_refused(desk, server, alice, "append-only", f"{tid}: the merge drops approvals")
 
 
