@@ -47,11 +47,13 @@ def request_approvals(desk: Desk, ticket_id: str) -> None:
     missing = trust.missing(desk.repo, desk.ref, config, policy, data)
     for shortfall in missing:
         click.echo(f"gitdesk: {ticket.id} {one_line(str(shortfall))}", err=True)
+    if not missing:
+        return  # e.g. an incident no approval rule selects: its first move is no gate for it
     from gitdesk.actions import notify as mail  # smtplib and email cost start-up; only load to send
 
     smtp = mail.Smtp.from_config(config.raw)
     to = mail.recipients(policy, missing)
-    if smtp is None or not to or not missing:
+    if smtp is None or not to:
         return
     try:
         message = mail.approval_request(smtp, to, data, missing)
