@@ -21,12 +21,12 @@ from gitdesk.domain.clock import iso
 from gitdesk.domain.config import parse_duration
 from gitdesk.domain.text import one_line
 from gitdesk.errors import UsageError
-from gitdesk.index.tickets import current_rows
 from gitdesk.reports import render_template
 from gitdesk.store.write import Desk
 
 
 def _records(desk: Desk) -> list[dict[str, object]]:
+    from gitdesk.index.tickets import current_rows  # sqlite3 and the index: only where read
     _snap, rows = current_rows(desk)
     return [row.data for row in rows if row.data is not None]
 

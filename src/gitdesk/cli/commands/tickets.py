@@ -18,7 +18,6 @@ from gitdesk.domain.model import Ticket
 from gitdesk.domain.text import one_line
 from gitdesk.domain.where import compile_where
 from gitdesk.errors import UsageError
-from gitdesk.index.tickets import current_rows
 from gitdesk.store.read import Snapshot
 from gitdesk.store.write import Desk
 from gitdesk.verify import trust
@@ -93,6 +92,7 @@ def hint_known_errors(desk: Desk, request: actions.OpenRequest) -> None:
     """Known errors that match a new incident, on stderr (only with a built index)."""
     if not (desk.repo.state_dir / "index.sqlite").exists():
         return
+    from gitdesk.index.tickets import current_rows  # sqlite3 and the index: only where read
     _snap, rows = current_rows(desk, where="type=? AND json_extract(data, '$.known_error') = 1",
                                params=("problem",))
     text = f"{request.summary} {request.description or ''}"
@@ -193,6 +193,7 @@ def list_cmd(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ..
     shown = tuple(c.strip() for c in columns.split(",")) if columns else LIST_COLUMNS
     query.check_names("--columns", shown, names, "column", "columns")
     where, params = query.sql_prefilter(config, filters, desk.ref) if rev is None else ("", ())
+    from gitdesk.index.tickets import current_rows  # sqlite3 and the index: only where read
     _snap, rows = current_rows(desk, rev=rev, where=where, params=params, scoped=rev is None)
     broken = [row for row in rows if row.data is None]
     if broken:

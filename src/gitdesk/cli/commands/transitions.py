@@ -10,7 +10,6 @@ from gitdesk.actions import transitions as moves
 from gitdesk.cli.commands.approvals import request_approvals
 from gitdesk.cli.common import desk_of
 from gitdesk.domain import change as changes
-from gitdesk.index.tickets import current_rows
 from gitdesk.store.write import Desk
 
 _OPTIONS: list[Callable[[Callable[..., None]], Callable[..., None]]] = [
@@ -44,6 +43,7 @@ def _prefix(desk: Desk) -> str:
 
 
 def warn_collisions(desk: Desk, ticket_id: str) -> None:
+    from gitdesk.index.tickets import current_rows  # sqlite3 and the index: only where read
     _snap, rows = current_rows(desk)
     records = [r.data for r in rows if r.data is not None]
     for hit in changes.collisions(changes.schedule(records)):
