@@ -418,6 +418,23 @@ def test_below_the_gate_an_edit_stands_and_both_at_it_the_winner_keeps_its_conte
     assert [(e["field"], e["value"]) for e in both.conflicts] == [("implementation_plan", "one")]
 
 
+def test_a_pending_reason_does_not_outlive_pending() -> None:
+    """One side put the incident on hold with a reason, the other resolved it: the
+    merge is resolved, and, as leaving pending does, drops the reason."""
+    base = make(status="in-progress")
+    held = edited(base, status="pending", pending_reason="awaiting-vendor")
+    done = edited(base, status="resolved", resolution_code="fixed", solution="done")
+    for ours, theirs in ((held, done), (done, held)):
+        result = merge(base, ours, theirs, when_a=WHEN, when_b=WHEN + 60)
+        assert result.data is not None and result.data["status"] == "resolved"
+        assert "pending_reason" not in result.data and result.conflicts == []
+    both = merge(base, held, edited(base, status="pending", pending_reason="awaiting-caller"),
+                 when_a=WHEN, when_b=WHEN + 60)
+    assert both.data is not None and both.data["pending_reason"] == "awaiting-caller"
+    assert [(e["field"], e["value"]) for e in both.conflicts] == \
+        [("pending_reason", "awaiting-vendor")]
+
+
 # --- text keys -------------------------------------------------------------------------------
 
 def test_description_merges_line_by_line_where_clean() -> None:
@@ -663,6 +680,7 @@ SETS: dict[str, list[Any]] = {
     "priority": ["low", "critical", None], "major": [True, None],
     "due": ["2026-12-24T00:00:00Z"], "root_cause": ["disk", "a\nb", None],
     "workaround": ["reboot", None], "solution": ["done", "a\nb\nc"],
+    "pending_reason": ["awaiting-vendor", "awaiting-caller", None],
     "category": [("Network", "DNS"), ("Network", "VPN"), ("Hardware", "Server"),
                  ("Software", None), (None, None)],
 }
@@ -836,12 +854,19 @@ def test_every_overwritten_value_is_recorded(case: tuple[dict[str, Any], Side, S
                 continue
             if field == "status" and reachable(workflow, value, now):
                 continue
+            if field == "pending_reason" and takes_reason(workflow, side["status"]) \
+                    and not takes_reason(workflow, result["status"]):
+                continue  # a pending side's reason: entering another state drops it
             if field in TEXT_KEYS and ours.data and theirs.data:
                 clean = merge3(*(str(lookup(v, field) or "")
                                  for v in (base, ours.data, theirs.data)))
                 if clean == now:
                     continue
             assert (field, canon(value)) in recorded, (field, value, now)
+
+
+def takes_reason(workflow: Any, status: str) -> bool:
+    return status == "pending" or "pending_reason" in workflow.states[status].requires
 
 
 def canon(value: Any) -> str:

@@ -136,6 +136,31 @@ def test_impact_and_urgency_from_two_clones_recompute_priority_and_due(
     ann.ok("verify")
 
 
+def test_a_hold_in_one_clone_and_a_resolve_in_the_other_leave_no_pending_reason(
+        team: tuple[Gitdesk, Gitdesk, Path, str]) -> None:
+    """bob puts the incident on hold (a reason); ann, not knowing, resolves it. The
+    merge is resolved, and keeps no reason, as leaving pending drops it: `git pull`
+    with the driver and `sync` alike."""
+    ann, bob, server, tid = team
+    ann.ok("transition", tid, "in-progress", env=at(T1))
+    ann.git("push", "-q", "origin", "main")
+    bob.git("pull", "-q", "--ff-only", "origin", "main")
+    bob.ok("transition", tid, "pending", "--reason", "awaiting-vendor", env=at(T2))
+    bob.git("push", "-q", "origin", "main")
+    ann.ok("resolve", tid, "--code", "fixed", "-m", "restarted the MTA", env=at(T3))
+    twin = clone(ann.path.parent, server, "ann2")
+    twin.git("fetch", "-q", str(ann.path), "main")
+    twin.git("reset", "-q", "--hard", "FETCH_HEAD")
+    run(["git", "pull", "--no-rebase", "-q", "origin", "main"], cwd=twin.path, env=at(T4))
+    ann.ok("sync", env=at(T4))
+    for desk in (ann, twin):
+        merged = ticket(desk, tid)
+        assert merged["status"] == "resolved" and "pending_reason" not in merged
+        assert not merged.get("conflicts")
+        desk.ok("verify")
+    assert files(ann) == files(twin)
+
+
 # --- gitdesk sync ----------------------------------------------------------------------------
 
 def test_sync_merges_pushes_and_the_other_clone_fast_forwards(

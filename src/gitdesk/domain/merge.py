@@ -100,6 +100,7 @@ class _Merge:
         self.categories()
         self.out["status"] = self.status()
         self.authorization()
+        self.state_keys()
         self.derive()
         self.out["conflicts"] = self.conflict_list()
         return Merged(styled(self.out), [_flow(e) for e in self.added])
@@ -238,6 +239,28 @@ class _Merge:
             self.out[key] = kept
             if not same(lost, kept):
                 self.record(key, lost, kept, other)
+
+    def state_keys(self) -> None:
+        """A pending reason that only a pending side had does not outlive pending in
+        the merge: entering any other state drops it (domain.workflow.enter_state), so
+        a side that moved on from pending while the other side set the reason leaves
+        none behind. (A reason a side holds outside pending is that side's data.)"""
+        workflow, reason = self.workflow(), self.out.get("pending_reason", ABSENT)
+        if workflow is None or reason is ABSENT or \
+                self.takes_reason(workflow, self.out.get("status")):
+            return
+        if any(same(_value(side.data or {}, "pending_reason"), reason)
+               and not self.takes_reason(workflow, _value(side.data or {}, "status"))
+               for side in self.sides):
+            return
+        self.out["pending_reason"] = ABSENT
+        self.added = [e for e in self.added if e.get("field") != "pending_reason"]
+
+    @staticmethod
+    def takes_reason(workflow: Workflow, status: Any) -> bool:
+        if not isinstance(status, str) or status not in workflow.states:
+            return True  # no known state: leave the key alone
+        return status == "pending" or "pending_reason" in workflow.states[status].requires
 
     def workflow(self) -> Workflow | None:
         try:
