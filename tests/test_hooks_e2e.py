@@ -505,6 +505,19 @@ def second_clone(desk: Desk, server: Server, who: Person, name: str = "other") -
     return Desk(path)
 
 
+def notes_on_both_sides(desk: Desk, server: Server, people: dict[str, Person]) -> str:
+    """dave opens an incident and pushes; bob notes it in his clone and pushes; dave
+    notes it too, unpushed. Returns the incident's ID."""
+    dave, bob = people["dave"], people["bob"]
+    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
+    assert push(desk.path, server.file_url, dave).returncode == 0
+    other = second_clone(desk, server, bob)
+    other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
+    assert push(other.path, server.file_url, bob).returncode == 0
+    desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
+    return tid
+
+
 def merge_ours(desk: Desk, server: Server, who: Person) -> None:
     """`git merge -s ours` of the server's main: the other side's work is dropped."""
     run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=who.env())
@@ -521,13 +534,8 @@ def commit_tree(repo: Path, who: Person, tree: str, parents: list[str], message:
 
 def test_merge_s_ours_that_drops_anothers_note_is_refused(
         desk: Desk, server: Server, people: dict[str, Person]) -> None:
-    dave, bob = people["dave"], people["bob"]
-    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
-    assert push(desk.path, server.file_url, dave).returncode == 0
-    other = second_clone(desk, server, bob)
-    other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
-    assert push(other.path, server.file_url, bob).returncode == 0
-    desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
+    dave = people["dave"]
+    tid = notes_on_both_sides(desk, server, people)
     merge_ours(desk, server, dave)
     assert desk("verify", "FETCH_HEAD..HEAD").exit_code == 4
     assert_refused(desk, server, dave, "append-only", f"{tid}: the merge drops notes")
@@ -876,13 +884,8 @@ def test_a_conflict_resolved_by_taking_one_sides_file_is_refused(
         desk: Desk, server: Server, people: dict[str, Person], side: str) -> None:
     """Without the merge driver git's text merge conflicts on two new notes; taking
     one side's file wholesale drops the other's note: refused."""
-    dave, bob = people["dave"], people["bob"]
-    tid = desk.ok_as(dave, "open", "incident", "-s", "Mail delayed").strip()
-    assert push(desk.path, server.file_url, dave).returncode == 0
-    other = second_clone(desk, server, bob)
-    other.ok_as(bob, "note", tid, "-m", "bob looked at the queue")
-    assert push(other.path, server.file_url, bob).returncode == 0
-    desk.ok_as(dave, "note", tid, "-m", "dave restarted postfix")
+    dave = people["dave"]
+    tid = notes_on_both_sides(desk, server, people)
     run(["git", "config", "--remove-section", "merge.gitdesk"], cwd=desk.path, check=False)
     run(["git", "fetch", "-q", server.file_url, "main"], cwd=desk.path, env=dave.env())
     merged = run(["git", "merge", "--no-edit", "FETCH_HEAD"], cwd=desk.path, env=dave.env(),

@@ -275,6 +275,19 @@ def approval_validity(desk: Desk, tid: str) -> list[str]:
             if " approved for " in line]
 
 
+def refused_approval(desk: Desk, tid: str, forged: str, why: str) -> Any:
+    """`gitdesk verify` refuses bob's approval in commit `forged`, saying why, and
+    `show` marks it not trusted; returns the verify run."""
+    verified = desk("verify")
+    assert verified.exit_code == 4, verified.stdout
+    assert f"{forged[:10]} " in verified.stdout
+    assert f"approval by bob is not trusted: OpenPGP signature not trusted: {why} " \
+           "[signature]" in verified.stdout
+    assert [line.split(": ", 1)[1] for line in approval_validity(desk, tid)] == \
+        ["signature not trusted"]
+    return verified
+
+
 def test_a_revoked_openpgp_key_signs_nothing(tmp_path: Path, people: dict[str, Person],
                                              gnupg: GnuPG) -> None:
     bob = Person("bob", openpgp=gnupg.new_key("bob"))
@@ -295,13 +308,7 @@ def test_a_revoked_openpgp_key_signs_nothing(tmp_path: Path, people: dict[str, P
     assert "the key is revoked" in refused.stderr
     forged = hand_approval(desk, tid, "bob", bob)  # by hand, with the unrevoked keyring
     run(["git", "verify-commit", forged], cwd=desk.path)  # the user's gpg still accepts it
-    verified = desk("verify")
-    assert verified.exit_code == 4, verified.stdout
-    assert f"{forged[:10]} " in verified.stdout
-    assert "approval by bob is not trusted: OpenPGP signature not trusted: the key is " \
-           "revoked [signature]" in verified.stdout
-    assert [line.split(": ", 1)[1] for line in approval_validity(desk, tid)] == \
-        ["signature not trusted"]
+    verified = refused_approval(desk, tid, forged, "the key is revoked")
     # what it signed before the revocation was judged by the keys of its own parent
     assert verified.stdout.count("\n") == 1
     assert [line.split(": ", 1)[1] for line in approval_validity(desk, earlier)] == \
@@ -320,13 +327,7 @@ def test_an_expired_openpgp_key_signs_nothing(tmp_path: Path, people: dict[str, 
     gpg_then = ks.faked_gpg(tmp_path, "20240101T060000")
     forged = hand_approval(desk, tid, "bob", bob, env=bob.env({"gpg.program": str(gpg_then)}))
     assert "BEGIN PGP SIGNATURE" in desk.git("cat-file", "-p", forged)
-    verified = desk("verify")
-    assert verified.exit_code == 4, verified.stdout
-    assert f"{forged[:10]} " in verified.stdout
-    assert "approval by bob is not trusted: OpenPGP signature not trusted: the key has " \
-           "expired [signature]" in verified.stdout
-    assert [line.split(": ", 1)[1] for line in approval_validity(desk, tid)] == \
-        ["signature not trusted"]
+    refused_approval(desk, tid, forged, "the key has expired")
     result = desk.as_(bob, "transition", tid, "scheduled")
     assert result.exit_code == 1
 

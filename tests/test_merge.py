@@ -88,12 +88,7 @@ def make(kind: str = "incident", **values: Any) -> dict[str, Any]:
 def edited(data: dict[str, Any], **values: Any) -> dict[str, Any]:
     """A copy with keys set (None removes one), derived keys kept right as `set` does."""
     ticket = Ticket(styled(data), "")
-    for key, value in values.items():
-        if value is None:
-            ticket.unset(key)
-        else:
-            ticket.set(key, value)
-    actions.derive(CONFIG, ticket, explicit=values)
+    set_values(ticket, values)
     return ticket.data
 
 
