@@ -214,21 +214,22 @@ class _Merge:
 
     def authorization(self) -> None:
         """An authorization stands. When the merged ticket is at or past its approval
-        gate, its reviewed content is that of a side that is there too on approvals
-        given on its content (the winner, if both are), so those approvals still count;
-        what the other side changed in it is recorded in `conflicts`. (Below the gate an
-        edit stands and voids the approvals given on the content before it.)"""
+        gate, its reviewed content is that of a side that got there since the base, on
+        approvals given on its content (the winner, if both did), so those approvals
+        still count; what the other side changed in it is recorded in `conflicts`.
+        (Below the gate an edit stands and voids the approvals given on the content
+        before it; so does an edit after an authorization both sides already had.)"""
         workflow = self.workflow()
         status = self.out.get("status")
         if workflow is None or not isinstance(status, str) or not workflow.authorized(status):
             return
-        there = [i for i, side in enumerate(self.sides)
-                 if isinstance(_value(side.data or {}, "status"), str)
-                 and workflow.authorized(str(_value(side.data or {}, "status")))
-                 and current_approvers(dict(side.data or {}))]
+        base, ours, theirs = self.versions
+        contents = [[_value(v, key) for key in REVIEWED] for v in (ours, theirs)]
+        before = [_value(base, key) for key in REVIEWED]
+        there = [i for i, version in enumerate((ours, theirs)) if _holds(workflow, version)
+                 and not (_holds(workflow, base) and same(before, contents[i]))]
         if not there:
             return
-        contents = [[_value(side.data or {}, key) for key in REVIEWED] for side in self.sides]
         held = there[0] if len(there) == 1 else \
             self.winner(*([_none(v) for v in content] for content in contents))
         other = self.sides[1 - held]
@@ -336,6 +337,14 @@ class _Merge:
             if key not in before or (key in have[0] and key in have[1]):
                 keep.setdefault(key, entry)
         return in_time_order(list(keep.items())) or ABSENT
+
+
+def _holds(workflow: Workflow, version: Mapping[str, Any]) -> bool:
+    """Whether a version is at or past its approval gate on approvals given on its
+    own content."""
+    status = _value(version, "status")
+    return isinstance(status, str) and workflow.authorized(status) \
+        and bool(current_approvers(dict(version)))
 
 
 def _stage(workflow: Workflow, state: Any) -> int:
