@@ -21,7 +21,7 @@ from typing import Any
 
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig, build_config
 from gitdesk.domain.merge import Merged, Side, merge_ticket
-from gitdesk.domain.schema import schema_tag
+from gitdesk.domain.schema import cache_name
 from gitdesk.errors import GitdeskError
 from gitdesk.yaml.emitter import dump_ticket
 from gitdesk.yaml.ticket import parse_blob
@@ -47,7 +47,7 @@ def merge_file(base: Path, ours: Path, theirs: Path, name: str, *,
     if merged.collision:
         return (f"{name}: both sides opened a ticket with this ID (different uid); "
                 "`git merge --abort`, then `gitdesk sync`, which gives yours a new ID")
-    _write(ours, _dump(merged))
+    _write(ours, _dump(merged), ours.stat().st_mode & 0o7777)
     return None
 
 
@@ -78,12 +78,16 @@ def _dump(merged: Merged) -> bytes:
     return dump_ticket(merged.data)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace path in one step; with `mode`, the new file gets it (else mkstemp's
+    0600). gitio.worktree.atomic_write does this for the other commands; the driver
+    does not load pygit2, which that module needs."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -107,7 +111,7 @@ def desk_config(top: Path) -> DeskConfig:
 
         data = gitio.run_git(None, ["show", f"HEAD:{CONFIG_PATH}"])
     oid = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-    cache = git_dir(top) / "gitdesk" / "cache" / f"config-{oid}-{schema_tag()}.json"
+    cache = git_dir(top) / "gitdesk" / "cache" / cache_name("config", oid)
     try:
         raw: dict[str, Any] = json.loads(cache.read_text("utf-8"))
     except (OSError, ValueError):
@@ -116,17 +120,10 @@ def desk_config(top: Path) -> DeskConfig:
         raw = config_raw(data)
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            _write_new(cache, json.dumps(raw, ensure_ascii=False).encode("utf-8"))
+            _write(cache, json.dumps(raw, ensure_ascii=False).encode("utf-8"))
         except OSError:
             pass
     return build_config(raw)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
 
 
 def _sides(top: Path, name: str) -> tuple[tuple[int, str, str], tuple[int, str, str]]:

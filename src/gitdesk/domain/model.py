@@ -40,6 +40,11 @@ def ticket_path(type_name: str, ticket_id: str) -> str:
     return f"tickets/{type_name}/{shard}/{ticket_id}.yaml"
 
 
+def is_ticket_file(path: str) -> bool:
+    """Whether a path in the desk's tree is where ticket files live (tickets/**.yaml)."""
+    return path.startswith("tickets/") and path.endswith(".yaml")
+
+
 class Flow(dict[str, Any]):
     """A mapping written on one line, `{a: b}`: notes, links, submitter, window."""
 

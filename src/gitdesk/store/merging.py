@@ -19,7 +19,7 @@ from gitdesk.domain import ids
 from gitdesk.domain.clock import iso
 from gitdesk.domain.config import CONFIG_PATH, DeskConfig
 from gitdesk.domain.merge import Side, merge_ticket, styled
-from gitdesk.domain.model import Note, ticket_path
+from gitdesk.domain.model import Note, is_ticket_file, ticket_path
 from gitdesk.errors import GitdeskError
 from gitdesk.gitio.remote import Stamp, last_changes
 from gitdesk.verify.tree import DeskTree
@@ -71,13 +71,13 @@ def merge_tips(repo: gitio.Repo, base: str | None, ours: str, theirs: str, *,
             sides.files[path] = new
     result = TreeMerge(tree="")
     for path in both:
-        if path.startswith("tickets/") and path.endswith(".yaml"):
+        if is_ticket_file(path):
             continue
         if path.startswith(DESK_DIR):
             raise GitdeskError(f"both sides changed {path}: merge it by hand",
                                hint="an admin merges .gitdesk/ with git and signs the merge")
         sides.files[path] = _lines(repo, path, base_tree, sides.mine[path], sides.others[path])
-    tickets = [p for p in both if p.startswith("tickets/") and p.endswith(".yaml")]
+    tickets = [p for p in both if is_ticket_file(p)]
     if tickets:
         side = theirs_commit if CONFIG_PATH in sides.others else ours_commit
         config = DeskTree(repo, side, cached=True).config

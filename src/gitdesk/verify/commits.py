@@ -33,6 +33,7 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.domain.approvals import Approver
 from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy
+from gitdesk.domain.model import is_ticket_file
 from gitdesk.errors import GitdeskError, InvalidFile
 from gitdesk.verify import changes
 from gitdesk.verify.changes import DESK_DIR, Signer
@@ -157,7 +158,7 @@ def _linear(rules: Rules, base: DeskTree, head: DeskTree, signer: Signer,
     for path, _old_oid, new_oid in gitio.changed_blobs(head.repo, base.tree, head.tree):
         if path.startswith(DESK_DIR):
             violations += changes.desk_file(path, new_oid, head, signer, policy, trusted_base)
-        elif path.startswith("tickets/") and path.endswith(".yaml"):
+        elif is_ticket_file(path):
             found, added = changes.ticket(rules, path, base, head, signer)
             violations += found
             new_approvals += added

@@ -19,7 +19,7 @@ from typing import Any
 
 from gitdesk import gitio
 from gitdesk.domain.config import Policy
-from gitdesk.domain.model import APPEND_ONLY, IMMUTABLE
+from gitdesk.domain.model import APPEND_ONLY, IMMUTABLE, is_ticket_file
 from gitdesk.domain.workflow import derive_priority, reachable
 from gitdesk.errors import InvalidFile
 from gitdesk.verify.changes import DESK_DIR, Signer, added_approvals, desk_file, load
@@ -51,7 +51,7 @@ def merge_violations(rules: Rules, head: DeskTree, sides: list[DeskTree], base: 
     for path in sorted(paths):
         if path.startswith(DESK_DIR):
             violations += _desk_file(path, head, sides, base, signer, policy, trusted_base)
-        elif path.startswith("tickets/") and path.endswith(".yaml"):
+        elif is_ticket_file(path):
             found, added = _ticket(rules, path, head, sides, base, signer, moved, renames)
             violations += found
             approvals += added
@@ -66,7 +66,7 @@ def _moved(head: DeskTree, sides: list[DeskTree],
     added: dict[str, Any] = {}
     replaced: dict[str, str] = {}  # uid -> the ID its ticket had
     for path in paths:
-        if not (path.startswith("tickets/") and path.endswith(".yaml")):
+        if not is_ticket_file(path):
             continue
         with contextlib.suppress(InvalidFile):
             new = load(head, path)

@@ -92,7 +92,7 @@ def _parsed(repo: gitio.Repo, kind: str, oid: str | None, data: bytes,
         return _verified[oid]
     if oid in _from_cache:
         return _from_cache[oid]
-    path = repo.state_dir / "cache" / f"{kind}-{oid}-{schema.schema_tag()}.json"
+    path = repo.state_dir / "cache" / schema.cache_name(kind, oid)
     try:
         raw: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):

@@ -29,6 +29,12 @@ def schema_tag() -> str:
     return digest.hexdigest()[:12]
 
 
+def cache_name(kind: str, oid: str) -> str:
+    """The file in .git/gitdesk/cache/ that holds a parsed `kind` (config, policy) blob,
+    for these schemas: the commands and the merge driver share it."""
+    return f"{kind}-{oid}-{schema_tag()}.json"
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     text = (Path(__file__).parent / f"{name}.schema.json").read_text("utf-8")
