@@ -18,6 +18,7 @@ from gitdesk.domain.catalog import RequestType, RiskModel, StandardChange, parse
 from gitdesk.domain.fields import CustomField
 from gitdesk.errors import InvalidFile
 
+DESK_DIR = ".gitdesk/"  # the desk's own files: config, policy, keys, templates
 CONFIG_PATH = ".gitdesk/config.yaml"
 POLICY_PATH = ".gitdesk/policy.yaml"
 CATEGORIES = ("open", "resolved", "closed")

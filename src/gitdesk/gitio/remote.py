@@ -97,6 +97,7 @@ def push(repo: Repo, remote: str, commit: str, branch: str) -> Pushed:
 
 
 Stamp = tuple[int, str, str]  # (author time, author, commit) of a side's last change
+UNKNOWN: Stamp = (0, "", "")  # where git cannot say
 
 
 def last_changes(repo: Repo | None, base: str | None, tip: str,
@@ -124,7 +125,6 @@ def sides_of(theirs_refs: tuple[str, ...], path: str) -> tuple[Stamp, Stamp]:
     """During a merge, rebase or cherry-pick in the current directory: the last change
     of path on our side (HEAD) and on theirs (the first of theirs_refs that exists),
     since their merge base; unknown (0, "", "") where git cannot say."""
-    unknown: Stamp = (0, "", "")
     ours = run_git(None, ["rev-parse", "-q", "--verify", "HEAD^{commit}"],
                    check=False).decode().strip()
     theirs = ""
@@ -135,10 +135,10 @@ def sides_of(theirs_refs: tuple[str, ...], path: str) -> tuple[Stamp, Stamp]:
             break
         theirs = ""
     if not ours or not theirs:
-        return unknown, unknown
+        return UNKNOWN, UNKNOWN
     base = run_git(None, ["merge-base", ours, theirs], check=False).decode().strip() or None
-    return (last_changes(None, base, ours, [path]).get(path, unknown),
-            last_changes(None, base, theirs, [path]).get(path, unknown))
+    return (last_changes(None, base, ours, [path]).get(path, UNKNOWN),
+            last_changes(None, base, theirs, [path]).get(path, UNKNOWN))
 
 
 def _last(text: str) -> str:

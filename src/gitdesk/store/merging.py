@@ -17,17 +17,14 @@ from typing import Any
 from gitdesk import gitio
 from gitdesk.domain import ids
 from gitdesk.domain.clock import iso
-from gitdesk.domain.config import CONFIG_PATH, DeskConfig
+from gitdesk.domain.config import CONFIG_PATH, DESK_DIR, DeskConfig
 from gitdesk.domain.merge import Side, merge_ticket, styled
 from gitdesk.domain.model import Note, is_ticket_file, ticket_path
 from gitdesk.errors import GitdeskError
-from gitdesk.gitio.remote import Stamp, last_changes
+from gitdesk.gitio.remote import UNKNOWN, Stamp, last_changes
 from gitdesk.verify.tree import DeskTree
 from gitdesk.yaml.emitter import dump_ticket
 from gitdesk.yaml.ticket import parse_blob
-
-DESK_DIR = ".gitdesk/"
-UNKNOWN: Stamp = (0, "", "")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from gitdesk import gitio
 from gitdesk.domain.approvals import barred, content_hash, groups_for, required_levels
-from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy
+from gitdesk.domain.config import CONFIG_PATH, DESK_DIR, POLICY_PATH, Policy
 from gitdesk.domain.model import plain
 from gitdesk.errors import InvalidFile
 from gitdesk.verify import signing
@@ -17,8 +17,6 @@ from gitdesk.verify.files import Rules, Violation, blob_size, check_change
 from gitdesk.verify.tree import DeskTree
 from gitdesk.yaml import roundtrip as yamlio
 from gitdesk.yaml.ticket import parse_blob
-
-DESK_DIR = ".gitdesk/"
 
 
 class Signer:

@@ -32,11 +32,11 @@ from typing import Any
 
 from gitdesk import gitio
 from gitdesk.domain.approvals import Approver
-from gitdesk.domain.config import CONFIG_PATH, POLICY_PATH, Policy
+from gitdesk.domain.config import CONFIG_PATH, DESK_DIR, POLICY_PATH, Policy
 from gitdesk.domain.model import is_ticket_file
 from gitdesk.errors import GitdeskError, InvalidFile
 from gitdesk.verify import changes
-from gitdesk.verify.changes import DESK_DIR, Signer
+from gitdesk.verify.changes import Signer
 from gitdesk.verify.files import Rules, Violation
 from gitdesk.verify.merges import merge_violations
 from gitdesk.verify.tree import DeskTree

@@ -18,11 +18,11 @@ from collections import Counter
 from typing import Any
 
 from gitdesk import gitio
-from gitdesk.domain.config import Policy
+from gitdesk.domain.config import DESK_DIR, Policy
 from gitdesk.domain.model import APPEND_ONLY, IMMUTABLE, is_ticket_file
 from gitdesk.domain.workflow import derive_priority, reachable
 from gitdesk.errors import InvalidFile
-from gitdesk.verify.changes import DESK_DIR, Signer, added_approvals, desk_file, load
+from gitdesk.verify.changes import Signer, added_approvals, desk_file, load
 from gitdesk.verify.files import (
     Rules,
     Violation,
